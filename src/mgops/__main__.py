@@ -1,0 +1,3 @@
+from mgops.cli.main import run
+
+run()

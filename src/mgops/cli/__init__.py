@@ -1,0 +1,1 @@
+"""The ``mgops`` command line: one module per command group."""

@@ -1,0 +1,50 @@
+"""What every command can reach: the store, the policy, the server client.
+
+Options given before the command (``mgops --db FILE incident list``) land here.
+Everything is opened lazily, so ``mgops --help`` touches nothing.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+import typer
+
+from mgops.clock import SYSTEM_CLOCK, Clock
+from mgops.policy import Policy, load_policy
+
+if TYPE_CHECKING:
+    from mgops.store.db import Store
+
+
+@dataclass
+class AppContext:
+    db: str | None = None
+    policy_path: str | None = None
+    server: str | None = None
+    token: str | None = None
+    clock: Clock = field(default=SYSTEM_CLOCK)
+
+    @cached_property
+    def policy(self) -> Policy:
+        return load_policy(self.policy_path or os.environ.get("MGOPS_POLICY"))
+
+    @cached_property
+    def store(self) -> Store:
+        from mgops.store.db import open_store
+
+        return open_store(self.db)
+
+    @property
+    def remote(self) -> bool:
+        return bool(self.server)
+
+
+def app_context(ctx: typer.Context) -> AppContext:
+    root = ctx.find_root()
+    if not isinstance(root.obj, AppContext):
+        root.obj = AppContext()
+    return root.obj

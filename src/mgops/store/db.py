@@ -1,0 +1,136 @@
+"""Engine, sessions and schema upgrades for the store.
+
+The store is a SQLite file under the XDG data directory unless a URL says
+otherwise (``--db``, then ``MGOPS_DATABASE_URL``). PostgreSQL URLs use psycopg 3.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from mgops.errors import StoreError
+
+
+def data_home() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "mgops"
+
+
+def resolve_database_url(db: str | None = None) -> str:
+    """``--db`` (URL or file path), then ``MGOPS_DATABASE_URL``, then the default."""
+    value = db or os.environ.get("MGOPS_DATABASE_URL")
+    if not value:
+        path = data_home() / "mgops.db"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return f"sqlite:///{path}"
+    if "://" not in value:
+        path = Path(value).expanduser().resolve()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return f"sqlite:///{path}"
+    if value.startswith(("postgres://", "postgresql://")):
+        return "postgresql+psycopg://" + value.split("://", 1)[1]
+    return value
+
+
+def make_engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": 30})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        # SQLite's own BEGIN is deferred; take the write lock up front so two
+        # writers queue instead of failing half-way (busy_timeout covers the wait).
+        event.listen(
+            engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE")
+        )
+        return engine
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    dbapi_conn.isolation_level = None  # transactions are begun by the listener
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.close()
+
+
+def alembic_config(engine: Engine) -> Config:
+    cfg = Config()
+    location = resources.files("mgops.store").joinpath("migrations")
+    cfg.set_main_option("script_location", str(location))
+    cfg.set_main_option("sqlalchemy.url", engine.url.render_as_string(False))
+    cfg.attributes["engine"] = engine
+    return cfg
+
+
+def current_revision(engine: Engine) -> str | None:
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def head_revision(engine: Engine) -> str | None:
+    return ScriptDirectory.from_config(alembic_config(engine)).get_current_head()
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Bring the schema to ``revision``; a no-op when it is there already."""
+    try:
+        if revision == "head" and current_revision(engine) == head_revision(engine):
+            return
+        command.upgrade(alembic_config(engine), revision)
+    except OperationalError as exc:
+        raise StoreError(
+            f"The store at {engine.url.render_as_string(True)} cannot be reached "
+            f"or upgraded: {exc.orig}."
+        ) from None
+
+
+class Store:
+    """An engine plus a session factory; the one handle faces pass to the core."""
+
+    def __init__(self, url: str, *, migrate: bool = True) -> None:
+        self.url = url
+        self.engine = make_engine(url)
+        if migrate:
+            upgrade(self.engine)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A session whose transaction commits on success and rolls back on error."""
+        session = self._sessions()
+        try:
+            yield session
+            session.commit()
+        except SQLAlchemyError as exc:
+            session.rollback()
+            raise StoreError(f"The store refused the change: {exc}.") from exc
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
+
+    def new_session(self) -> Session:
+        return self._sessions()
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def open_store(db: str | None = None, *, migrate: bool = True) -> Store:
+    return Store(resolve_database_url(db), migrate=migrate)

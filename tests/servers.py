@@ -1,0 +1,168 @@
+"""Real servers for the tests, started on loopback on free ports.
+
+Each starter returns a handle with the URL and a ``stop()``; fixtures in
+``conftest.py`` own their lifetime. A server whose package is missing is a test
+failure that names the package (``make test`` installs them), never a skip.
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+PG_BIN = Path("/usr/lib/postgresql/15/bin")
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for_port(port: int, timeout: float = 30.0, host: str = "127.0.0.1") -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection((host, port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise TimeoutError(f"nothing listened on {host}:{port} within {timeout:.0f}s")
+
+
+def require_binary(path: str | Path, package: str) -> Path:
+    found = Path(path) if Path(path).is_absolute() else shutil.which(str(path))
+    if not found or not Path(found).exists():
+        pytest.fail(
+            f"{path} is missing: install the Debian package {package} "
+            "(make test-deps does)."
+        )
+    return Path(found)
+
+
+def _as_postgres_user() -> list[str]:
+    """Run as ``postgres`` when we are root: initdb and postgres refuse root."""
+    if os.geteuid() != 0:
+        return []
+    return ["runuser", "-u", "postgres", "--"]
+
+
+def _chown_for_postgres(path: Path) -> None:
+    if os.geteuid() == 0:
+        pw = pwd.getpwnam("postgres")
+        os.chown(path, pw.pw_uid, pw.pw_gid)
+
+
+@dataclass
+class PostgresServer:
+    data_dir: Path
+    port: int
+    process: subprocess.Popen[bytes] | None = None
+    log: Path = field(default_factory=lambda: Path(os.devnull))
+
+    @property
+    def url(self) -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+
+    def dsn(self, dbname: str = "postgres") -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}/{dbname}"
+
+    def stop(self, *, remove: bool = True) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(2)  # SIGINT: fast shutdown
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        if remove:
+            shutil.rmtree(self.data_dir.parent, ignore_errors=True)
+
+
+def start_postgres(
+    *,
+    base: Path | None = None,
+    extra_conf: dict[str, str] | None = None,
+    data_dir: Path | None = None,
+    initdb: bool = True,
+) -> PostgresServer:
+    """A PostgreSQL 15 cluster owned by ``postgres`` when run as root, trust auth."""
+    require_binary(PG_BIN / "postgres", "postgresql-15")
+    # Not under pytest's tmp_path: its parents are private to the caller, and the
+    # server runs as ``postgres`` when the tests run as root.
+    root = Path(tempfile.mkdtemp(prefix="mgops-pg-", dir=base))
+    root.chmod(0o755)
+    _chown_for_postgres(root)
+    data = data_dir or root / "data"
+    port = free_port()
+    if initdb:
+        subprocess.run(
+            [
+                *_as_postgres_user(),
+                str(PG_BIN / "initdb"),
+                "-D",
+                str(data),
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "-E",
+                "UTF8",
+                "--no-sync",
+            ],
+            check=True,
+            capture_output=True,
+        )
+    conf = {
+        "listen_addresses": "'127.0.0.1'",
+        "port": str(port),
+        "unix_socket_directories": f"'{root}'",
+        "fsync": "off",
+        "shared_preload_libraries": "'pg_stat_statements'",
+        "max_connections": "100",
+    }
+    conf.update(extra_conf or {})
+    with (data / "postgresql.auto.conf").open("a") as fh:
+        for key, value in conf.items():
+            fh.write(f"{key} = {value}\n")
+    log = root / f"postgres-{port}.log"
+    log.touch()
+    _chown_for_postgres(log)
+    process = subprocess.Popen(
+        [*_as_postgres_user(), str(PG_BIN / "postgres"), "-D", str(data)],
+        stdout=log.open("ab"),
+        stderr=subprocess.STDOUT,
+    )
+    server = PostgresServer(data_dir=data, port=port, process=process, log=log)
+    try:
+        _wait_ready(server)
+    except Exception:
+        server.stop()
+        raise RuntimeError(
+            f"PostgreSQL did not start:\n{log.read_text()[-2000:]}"
+        ) from None
+    return server
+
+
+def _wait_ready(server: PostgresServer, timeout: float = 30.0) -> None:
+    import psycopg
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.process and server.process.poll() is not None:
+            raise RuntimeError("postgres exited")
+        try:
+            with psycopg.connect(server.url, connect_timeout=2) as conn:
+                conn.execute("select 1")
+                return
+        except psycopg.OperationalError:
+            time.sleep(0.2)
+    raise TimeoutError("PostgreSQL did not accept connections")
