@@ -17,6 +17,7 @@ from mgops.clock import SYSTEM_CLOCK, Clock
 from mgops.policy import Policy, load_policy
 
 if TYPE_CHECKING:
+    from mgops.incidents.desk import Desk
     from mgops.store.db import Store
 
 
@@ -48,3 +49,14 @@ def app_context(ctx: typer.Context) -> AppContext:
     if not isinstance(root.obj, AppContext):
         root.obj = AppContext()
     return root.obj
+
+
+def get_desk(ctx: typer.Context) -> Desk:
+    """The local store's desk, or the server's when ``--server`` is given."""
+    from mgops.config import current_actor
+    from mgops.incidents.desk import ApiClient, LocalDesk, RemoteDesk
+
+    app = app_context(ctx)
+    if app.server:
+        return RemoteDesk(ApiClient(app.server, app.token))
+    return LocalDesk(app.store, app.policy, app.clock, current_actor())

@@ -15,10 +15,14 @@ from click.exceptions import ClickException
 from click.exceptions import Exit as ClickExit
 
 from mgops import __version__, exitcodes
+from mgops.cli import access as access_cli
+from mgops.cli import alerts as alerts_cli
 from mgops.cli import db as db_cli
+from mgops.cli import incident as incident_cli
 from mgops.cli import policy as policy_cli
 from mgops.cli.context import AppContext
 from mgops.cli.output import err_console
+from mgops.cli.serve import serve
 from mgops.errors import MgopsError, QueryError
 
 app = typer.Typer(
@@ -28,6 +32,12 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
+app.command("serve")(serve)
+app.add_typer(incident_cli.app, name="incident")
+app.add_typer(alerts_cli.app, name="alerts")
+app.command("audit")(alerts_cli.audit)
+app.add_typer(access_cli.token_app, name="token")
+app.add_typer(access_cli.integration_app, name="integration")
 app.add_typer(policy_cli.app, name="policy")
 app.add_typer(db_cli.app, name="db")
 

@@ -142,6 +142,29 @@ class Templates(Strict):
     customer_email: str
     channel_name: str = "inc-{date}-{slug}"
 
+    @field_validator(
+        "declaration",
+        "status_update",
+        "resolved",
+        "customer_email_subject",
+        "customer_email",
+    )
+    @classmethod
+    def _template(cls, value: str) -> str:
+        from mgops.incidents.comms import check_template
+
+        check_template(value)
+        return value
+
+    @field_validator("channel_name")
+    @classmethod
+    def _channel(cls, value: str) -> str:
+        try:
+            value.format(date="20260101", slug="x")
+        except (KeyError, IndexError, ValueError):
+            raise ValueError("channel_name may use only {date} and {slug}") from None
+        return value
+
 
 class BusinessHours(Strict):
     timezone: str

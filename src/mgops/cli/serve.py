@@ -1,0 +1,63 @@
+"""``mgops serve``: the API, intake endpoints and (later) console on one port."""
+
+from __future__ import annotations
+
+import os
+
+import typer
+
+from mgops.access import count_tokens, create_token
+from mgops.cli.context import app_context
+from mgops.cli.output import err_console
+
+
+def serve(
+    ctx: typer.Context,
+    host: str = typer.Option("127.0.0.1", "--host", envvar="MGOPS_HOST"),
+    port: int = typer.Option(8080, "--port", envvar="MGOPS_PORT"),
+    log_level: str = typer.Option("info", "--log-level", envvar="MGOPS_LOG_LEVEL"),
+    events_per_minute: int = typer.Option(
+        120,
+        "--events-per-minute",
+        envvar="MGOPS_EVENTS_PER_MINUTE",
+        help="Events v2 rate limit per routing key (0: none).",
+    ),
+) -> None:
+    """Start the server: REST API, OpenAPI at /docs, /health, /metrics, intake."""
+    import uvicorn
+
+    from mgops import jsonlog
+    from mgops.web.app import create_app
+
+    app_ctx = app_context(ctx)
+    jsonlog.configure(log_level)
+    store, policy = app_ctx.store, app_ctx.policy
+    url = f"http://{host}:{port}"
+    with store.session() as session:
+        if count_tokens(session) == 0:
+            _, secret = create_token(
+                session, name="admin", role="admin", now=app_ctx.clock.now()
+            )
+            err_console.print(
+                f"\n[bold]mgops is ready at {url}[/bold]\n"
+                f"First start: an admin token was created. It is shown only once:\n\n"
+                f"    export MGOPS_SERVER={url}\n"
+                f"    export MGOPS_TOKEN={secret}\n",
+                highlight=False,
+            )
+    shown = store.engine.url.render_as_string(hide_password=True)
+    err_console.print(
+        f"store: {shown}  policy: {policy.organisation}  pid {os.getpid()}",
+        highlight=False,
+    )
+    app = create_app(
+        store, policy, clock=app_ctx.clock, events_per_minute=events_per_minute
+    )
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        log_config=None,
+        log_level=log_level,
+        access_log=False,
+    )

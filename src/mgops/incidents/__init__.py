@@ -1,0 +1,1 @@
+"""The incident desk: lifecycle, checklists, SLA clocks, communications, post-mortems."""

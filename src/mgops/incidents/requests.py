@@ -1,0 +1,75 @@
+"""Request shapes shared by the API's bodies, the CLI and the remote client."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Request(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class DeclareRequest(Request):
+    title: str = Field(min_length=1, max_length=300)
+    severity: Literal["P1", "P2", "P3", "P4"]
+    impact: str = ""
+    services: list[str] = []
+    customer_facing: bool = False
+    users_affected_pct: float | None = Field(None, ge=0, le=100)
+    owner: str | None = None
+    started_at: datetime | None = None
+
+
+class OwnerRequest(Request):
+    owner: str = Field(min_length=1, max_length=100)
+
+
+class SeverityRequest(Request):
+    severity: Literal["P1", "P2", "P3", "P4"]
+    reason: str = Field(min_length=1)
+
+
+class TickRequest(Request):
+    note: str | None = None
+
+
+class PhaseRequest(Request):
+    to: Literal["DETECT", "TRIAGE", "RESPOND", "RESOLVE", "REVIEW"] | None = None
+    force: bool = False
+    reason: str | None = None
+
+
+class ResolveRequest(Request):
+    root_cause: str | None = None
+    resolution: str | None = None
+    force: bool = False
+
+
+class CloseRequest(Request):
+    force: bool = False
+
+
+class EditRequest(Request):
+    impact: str | None = None
+    services: list[str] | None = None
+    customer_facing: bool | None = None
+    users_affected_pct: float | None = Field(None, ge=0, le=100)
+    root_cause: str | None = None
+    resolution: str | None = None
+    postmortem_at: datetime | None = None
+
+
+class StatusUpdateRequest(Request):
+    state: Literal["Investigating", "Identified", "Mitigating", "Resolved"]
+    what_we_know: str = Field(min_length=1)
+    what_we_are_doing: str = Field(min_length=1)
+    next_update_in_minutes: int | None = Field(None, ge=1, le=1440)
+    public: bool = True
+
+
+class NoteRequest(Request):
+    text: str = Field(min_length=1)
+    action_item: bool = False

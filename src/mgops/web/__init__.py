@@ -1,0 +1,1 @@
+"""The HTTP faces: REST API, intake endpoints, metrics (and later the console)."""

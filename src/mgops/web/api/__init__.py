@@ -1,0 +1,1 @@
+"""REST routers under ``/api/v1`` and the intake endpoints."""

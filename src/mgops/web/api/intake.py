@@ -1,0 +1,247 @@
+"""Intake endpoints: the Alertmanager webhook and the Events v2 ``/v2/enqueue``.
+
+Each delivery runs in one transaction that commits before the response leaves,
+so a 2xx always means "stored", and a retried delivery finds what the first one
+wrote.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+
+from mgops.access import find_integration
+from mgops.alerts.alertmanager import AmPayload, ingest_alertmanager
+from mgops.alerts.events_v2 import (
+    MAX_BODY_BYTES,
+    InvalidEvent,
+    ingest_event,
+    validate_event,
+)
+from mgops.alerts.grouping import IngestResult
+from mgops.errors import NotFound
+from mgops.incidents.lifecycle import DeskEnv
+from mgops.web.deps import State
+from mgops.web.metrics import INCIDENTS, INTAKE
+
+logger = logging.getLogger("mgops.intake")
+router = APIRouter(tags=["intake"])
+
+IntegrationKey = Annotated[str, Path(min_length=1, max_length=128)]
+
+
+class IntakeResponse(BaseModel):
+    status: str
+    group_id: int | None
+    incident_id: int | None
+    new_incident: bool
+    duplicate: bool
+    resolved_group: bool
+    truncated: int
+    changes: list[str]
+    ignored: str | None = None
+
+
+def _response(result: IngestResult) -> IntakeResponse:
+    return IntakeResponse(
+        status="accepted",
+        group_id=result.group_id,
+        incident_id=result.incident_id,
+        new_incident=result.new_incident_id is not None,
+        duplicate=result.duplicate,
+        resolved_group=result.resolved_group,
+        truncated=result.truncated,
+        changes=result.changes,
+        ignored=result.ignored,
+    )
+
+
+def _outcome(result: IngestResult) -> str:
+    if result.ignored:
+        return "ignored"
+    if result.new_group:
+        return "new"
+    return "duplicate" if result.duplicate else "updated"
+
+
+@router.post(
+    "/api/v1/integrations/alertmanager/{key}",
+    response_model=IntakeResponse,
+    responses={404: {"description": "Unknown integration key"}},
+)
+def alertmanager_webhook(key: IntegrationKey, payload: AmPayload, state: State) -> Any:
+    with state.store.session() as session:
+        integration = find_integration(session, key, "alertmanager")
+        if integration is None:
+            INTAKE.labels("alertmanager", "unknown-key").inc()
+            raise NotFound("No Alertmanager integration has this key.")
+        env = DeskEnv(
+            session, state.policy, state.clock, f"alertmanager:{integration.name}"
+        )
+        result = ingest_alertmanager(env, integration, payload)
+    _log("alertmanager", result, payload.groupKey)
+    return _response(result)
+
+
+_EVENT_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["routing_key", "event_action"],
+    "properties": {
+        "routing_key": {"type": "string", "minLength": 32, "maxLength": 32},
+        "event_action": {
+            "type": "string",
+            "enum": ["trigger", "acknowledge", "resolve"],
+        },
+        "dedup_key": {"type": "string", "maxLength": 255},
+        "payload": {
+            "type": "object",
+            "required": ["summary", "source", "severity"],
+            "properties": {
+                "summary": {"type": "string", "maxLength": 1024},
+                "source": {"type": "string"},
+                "severity": {
+                    "type": "string",
+                    "enum": ["critical", "error", "warning", "info"],
+                },
+                "timestamp": {"type": "string"},
+                "component": {"type": "string"},
+                "group": {"type": "string"},
+                "class": {"type": "string"},
+                "custom_details": {"type": "object"},
+            },
+        },
+    },
+}
+_EVENT_ERROR = {
+    "type": "object",
+    "required": ["status", "message"],
+    "properties": {
+        "status": {"type": "string"},
+        "message": {"type": "string"},
+        "errors": {"type": "array", "items": {"type": "string"}},
+    },
+}
+_EVENT_OK = {
+    "type": "object",
+    "required": ["status", "message", "dedup_key"],
+    "properties": {
+        "status": {"type": "string"},
+        "message": {"type": "string"},
+        "dedup_key": {"type": "string"},
+        "duplicate": {"type": "boolean"},
+    },
+}
+
+
+def _invalid(errors: list[str]) -> JSONResponse:
+    return JSONResponse(
+        status_code=400,
+        content={
+            "status": "invalid event",
+            "message": "Event object is invalid",
+            "errors": errors,
+        },
+    )
+
+
+@router.post(
+    "/v2/enqueue",
+    status_code=202,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": _EVENT_SCHEMA}},
+        },
+        "responses": {
+            "202": {
+                "description": "Event processed",
+                "content": {"application/json": {"schema": _EVENT_OK}},
+            },
+            "400": {
+                "description": "Invalid event",
+                "content": {"application/json": {"schema": _EVENT_ERROR}},
+            },
+            "429": {
+                "description": "Request Limit Exceeded",
+                "content": {"application/json": {"schema": _EVENT_ERROR}},
+            },
+        },
+    },
+)
+async def enqueue(request: Request, state: State) -> JSONResponse:
+    raw = await request.body()
+    if len(raw) > MAX_BODY_BYTES:
+        return _invalid(["Request body is larger than 512 KB"])
+    try:
+        body = validate_event(json.loads(raw))
+    except (ValueError, UnicodeDecodeError):
+        INTAKE.labels("events-v2", "invalid").inc()
+        return _invalid(["Request body is not valid JSON"])
+    except InvalidEvent as exc:
+        INTAKE.labels("events-v2", "invalid").inc()
+        return _invalid(exc.errors)
+    wait = state.limiter.retry_after(body["routing_key"])
+    if wait:
+        INTAKE.labels("events-v2", "rate-limited").inc()
+        return JSONResponse(
+            status_code=429,
+            headers={"Retry-After": str(wait)},
+            content={
+                "status": "throttle event",
+                "message": "Request Limit Exceeded",
+                "errors": [
+                    f"More than {state.limiter.per_minute} events in 60 "
+                    "seconds for this routing key; retry later"
+                ],
+            },
+        )
+    from starlette.concurrency import run_in_threadpool
+
+    outcome = await run_in_threadpool(_store_event, state, body)
+    if outcome is None:
+        INTAKE.labels("events-v2", "unknown-key").inc()
+        return _invalid(["Invalid routing key"])
+    result, dedup = outcome
+    _log("events-v2", result, dedup)
+    content: dict[str, Any] = {
+        "status": "success",
+        "message": "Event processed",
+        "dedup_key": dedup,
+    }
+    if result.duplicate:
+        content["duplicate"] = True
+    return JSONResponse(status_code=202, content=content)
+
+
+def _store_event(state: Any, body: dict[str, Any]) -> tuple[IngestResult, str] | None:
+    with state.store.session() as session:
+        integration = find_integration(session, body["routing_key"], "events-v2")
+        if integration is None:
+            return None
+        env = DeskEnv(
+            session, state.policy, state.clock, f"events-v2:{integration.name}"
+        )
+        return ingest_event(env, integration, body)
+
+
+def _log(source: str, result: IngestResult, key: str) -> None:
+    outcome = _outcome(result)
+    INTAKE.labels(source, outcome).inc()
+    if result.new_incident_id is not None:
+        INCIDENTS.labels(result.severity or "", source).inc()
+    logger.info(
+        "alert delivery %s",
+        outcome,
+        extra={
+            "source": source,
+            "groupKey": key[:200],
+            "groupId": result.group_id,
+            "incidentId": result.incident_id,
+            "changes": result.changes,
+        },
+    )

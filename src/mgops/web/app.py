@@ -1,0 +1,116 @@
+"""The FastAPI application: routers, error translation, request logging, metrics."""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+
+from fastapi import FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, PlainTextResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from mgops import __version__
+from mgops.clock import SYSTEM_CLOCK, Clock
+from mgops.errors import MgopsError
+from mgops.policy.schema import Policy
+from mgops.store.db import Store
+from mgops.web.api import admin, alerts, incidents, intake
+from mgops.web.metrics import REGISTRY, REQUESTS
+from mgops.web.state import AppState, RateLimiter
+
+logger = logging.getLogger("mgops.http")
+
+
+def create_app(
+    store: Store,
+    policy: Policy,
+    *,
+    clock: Clock = SYSTEM_CLOCK,
+    events_per_minute: int = 120,
+) -> FastAPI:
+    app = FastAPI(
+        title="mgops",
+        version=__version__,
+        description="The Media Gateway incident desk, on-call and alert intake.",
+    )
+    app.state.mgops = AppState(
+        store=store, policy=policy, clock=clock, limiter=RateLimiter(events_per_minute)
+    )
+    for router in (incidents.router, alerts.router, admin.router, intake.router):
+        app.include_router(router)
+    _install_errors(app)
+    _install_system_routes(app)
+    app.middleware("http")(_request_log)
+    return app
+
+
+def _install_errors(app: FastAPI) -> None:
+    @app.exception_handler(MgopsError)
+    async def mgops_error(_request: Request, exc: MgopsError) -> JSONResponse:
+        return JSONResponse(status_code=exc.http_status, content=exc.to_dict())
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = [
+            {
+                "field": ".".join(str(p) for p in e.get("loc", ())),
+                "message": e.get("msg"),
+            }
+            for e in exc.errors()
+        ]
+        first = problems[0] if problems else {"field": "", "message": "invalid"}
+        return JSONResponse(
+            status_code=422,
+            content={
+                "error": "invalid_input",
+                "message": f"{first['field']}: {first['message']}",
+                "detail": {"errors": problems},
+            },
+        )
+
+
+def _install_system_routes(app: FastAPI) -> None:
+    @app.get("/health", tags=["system"])
+    def health(request: Request) -> dict[str, str]:
+        state: AppState = request.app.state.mgops
+        with state.store.session() as session:
+            session.execute(__import__("sqlalchemy").text("select 1"))
+        return {"status": "ok", "version": __version__}
+
+    @app.get("/metrics", tags=["system"], response_class=PlainTextResponse)
+    def metrics() -> Response:
+        return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
+
+
+async def _request_log(
+    request: Request, call_next: Callable[[Request], Awaitable[Response]]
+) -> Response:
+    started = time.perf_counter()
+    request_id = request.headers.get("x-request-id") or uuid.uuid4().hex[:16]
+    response = await call_next(request)
+    elapsed = time.perf_counter() - started
+    route = request.scope.get("route")
+    template = getattr(route, "path", "unmatched")
+    REQUESTS.labels(request.method, template, str(response.status_code)).observe(
+        elapsed
+    )
+    response.headers["x-request-id"] = request_id
+    level = logging.ERROR if response.status_code >= 500 else logging.INFO
+    logger.log(
+        level,
+        "%s %s %s",
+        request.method,
+        template,
+        response.status_code,
+        extra={
+            "requestId": request_id,
+            "method": request.method,
+            "path": request.url.path,
+            "status": response.status_code,
+            "latencyMs": round(elapsed * 1000, 2),
+        },
+    )
+    return response

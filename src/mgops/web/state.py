@@ -1,0 +1,43 @@
+"""What every route reaches through ``request.app.state.mgops``."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import defaultdict, deque
+from dataclasses import dataclass, field
+
+from mgops.clock import Clock
+from mgops.policy.schema import Policy
+from mgops.store.db import Store
+
+
+class RateLimiter:
+    """A sliding 60-second window of accepted events per key (0 means no limit)."""
+
+    def __init__(self, per_minute: int) -> None:
+        self.per_minute = per_minute
+        self._seen: dict[str, deque[float]] = defaultdict(deque)
+        self._lock = threading.Lock()
+
+    def retry_after(self, key: str) -> int:
+        """0 when the event may pass (and is counted), else seconds to wait."""
+        if self.per_minute <= 0:
+            return 0
+        now = time.monotonic()
+        with self._lock:
+            window = self._seen[key]
+            while window and now - window[0] >= 60:
+                window.popleft()
+            if len(window) >= self.per_minute:
+                return max(1, int(60 - (now - window[0])) + 1)
+            window.append(now)
+            return 0
+
+
+@dataclass
+class AppState:
+    store: Store
+    policy: Policy
+    clock: Clock
+    limiter: RateLimiter = field(default_factory=lambda: RateLimiter(120))
