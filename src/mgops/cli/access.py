@@ -42,7 +42,8 @@ def token_create(
         result,
         as_json,
         lambda: console.print(
-            f"Token {token_id} ({role}) for {label}. Shown only once:\n\n    {secret}\n",
+            f"Token {token_id} ({role}) for {label}. Shown only once:\n\n"
+            f"    {secret}\n",
             highlight=False,
         ),
     )

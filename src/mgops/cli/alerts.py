@@ -59,7 +59,8 @@ def list_(
                     g.status + (" (silenced)" if g.silenced_until else ""),
                     g.severity,
                     g.title,
-                    f"{sum(a.status == 'firing' for a in g.alerts)}/{len(g.alerts)} firing",
+                    f"{sum(a.status == 'firing' for a in g.alerts)}/{len(g.alerts)}"
+                    " firing",
                     g.incident_id or "—",
                     g.deliveries,
                 )

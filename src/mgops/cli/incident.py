@@ -261,16 +261,13 @@ def tick(
     for item in items:
         view = desk.tick(incident_id, item, TickRequest(note=note))
     assert view is not None
-    final = view
-    emit(
-        final.checklist,
-        as_json,
-        lambda: console.print(
-            f"#{incident_id} {final.phase}: "
-            f"{sum(i.ticked for i in final.checklist.items)}/{len(final.checklist.items)} "
-            f"ticked; open: {', '.join(i.id for i in final.checklist.open_items) or 'none'}"
-        ),
+    listed = view.checklist.items
+    done = sum(i.ticked for i in listed)
+    still_open = ", ".join(i.id for i in view.checklist.open_items) or "none"
+    summary = (
+        f"#{incident_id} {view.phase}: {done}/{len(listed)} ticked; open: {still_open}"
     )
+    emit(view.checklist, as_json, lambda: console.print(summary))
 
 
 @app.command("untick")

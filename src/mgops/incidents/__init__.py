@@ -1,1 +1,1 @@
-"""The incident desk: lifecycle, checklists, SLA clocks, communications, post-mortems."""
+"""The incident desk: lifecycle, checklists, SLA clocks, comms, post-mortems."""

@@ -98,7 +98,8 @@ def _check_services(env: DeskEnv, services: list[str]) -> list[str]:
     unknown = [s for s in services if s not in known]
     if unknown:
         raise InputError(
-            f"Unknown service {unknown[0]!r}; the policy knows {', '.join(sorted(known))}."
+            f"Unknown service {unknown[0]!r}; the policy knows "
+            f"{', '.join(sorted(known))}."
         )
     return list(dict.fromkeys(services))
 
