@@ -83,7 +83,7 @@ class TestCaseO7:
 
 class TestGroups:
     def test_refire_after_resolution_opens_a_new_group(self, api: Api) -> None:
-        """After a group resolves, the same groupKey firing again is a new occurrence."""
+        """After a group resolves, its groupKey firing again is a new occurrence."""
         firing = am_payload("firing", [am_alert("X", "firing", "cccc000000000001")])
         api.alertmanager(firing)
         api.alertmanager(
@@ -127,7 +127,7 @@ class TestGroups:
         assert "groupKey" in response.json()["message"]
 
     def test_public_sample_payload(self, api: Api) -> None:
-        """Alertmanager's own notification sample (Go zero endsAt, epoch start) loads."""
+        """Alertmanager's own sample (Go zero endsAt, epoch start) loads."""
         sample = json.loads(
             shared_path("data", "alertmanager", "exec_success.json").read_text()
         )

@@ -103,7 +103,7 @@ class TestTemplates:
             "*Owner:* @{{ incident.owner", "*Owner:* @{{ incident.owner }", 1
         )
 
-        with pytest.raises(PolicyError, match="templates.declaration"):
+        with pytest.raises(PolicyError, match=r"templates\.declaration"):
             load_policy_text(text, source="p.yaml")
 
 

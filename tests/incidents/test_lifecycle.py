@@ -1,4 +1,4 @@
-"""The workflow: phases in order, checklists guard each exit, the timeline records all."""
+"""The workflow: phases in order, checklists guard exits, the timeline records all."""
 
 from __future__ import annotations
 
