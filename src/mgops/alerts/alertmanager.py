@@ -29,19 +29,20 @@ from mgops.alerts.grouping import (
 )
 from mgops.clock import as_utc
 from mgops.incidents.lifecycle import DeskEnv
+from mgops.incidents.requests import IsoDatetime
 from mgops.store.models import Integration
 
 GO_ZERO_YEAR = 1
 
 
 class AmAlert(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", strict=True)
 
     status: Literal["firing", "resolved"]
     labels: dict[str, str] = {}
     annotations: dict[str, str] = {}
-    startsAt: datetime | None = None
-    endsAt: datetime | None = None
+    startsAt: IsoDatetime | None = None
+    endsAt: IsoDatetime | None = None
     generatorURL: str = ""
     fingerprint: str = ""
 
@@ -67,7 +68,7 @@ class AmAlert(BaseModel):
 
 
 class AmPayload(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", strict=True)
 
     version: str = "4"
     groupKey: str = Field(min_length=1)

@@ -91,8 +91,11 @@ def _payload_errors(payload: Any) -> list[str]:
     timestamp = payload.get("timestamp")
     if timestamp is not None and _parse_time(timestamp) is None:
         errors.append("'payload.timestamp' is not an ISO 8601 timestamp")
+    for name in ("component", "group", "class"):
+        if payload.get(name) is not None and not isinstance(payload[name], str):
+            errors.append(f"'payload.{name}' must be a string")
     details = payload.get("custom_details")
-    if details is not None and not isinstance(details, dict | str):
+    if details is not None and not isinstance(details, dict):
         errors.append("'payload.custom_details' must be an object")
     return errors
 

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import typer
 
-from mgops.access import ROLES, create_integration, create_token
 from mgops.cli.context import app_context
 from mgops.cli.output import JsonOption, console, emit
-from mgops.incidents.desk import ApiClient
-from mgops.web.api.admin import IntegrationRequest, TokenRequest, integration_path
+
+ROLES = ("viewer", "responder", "admin")
 
 token_app = typer.Typer(
     help="API tokens (viewer, responder, admin).", no_args_is_help=True
@@ -24,6 +23,10 @@ def token_create(
     as_json: bool = JsonOption,
 ) -> None:
     """Create an API token and print its secret once."""
+    from mgops.access import create_token
+    from mgops.incidents.desk import ApiClient
+    from mgops.web.api.admin import TokenRequest
+
     app = app_context(ctx)
     label = name or role
     if app.server:
@@ -57,6 +60,10 @@ def integration_create(
     as_json: bool = JsonOption,
 ) -> None:
     """Create an intake integration and print its key once."""
+    from mgops.access import create_integration
+    from mgops.incidents.desk import ApiClient
+    from mgops.web.api.admin import IntegrationRequest, integration_path
+
     app = app_context(ctx)
     label = name or kind
     if app.server:

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import typer
-from pydantic import TypeAdapter
+from typing import TYPE_CHECKING
 
-from mgops.alerts.views import AlertGroupView, group_view, list_groups, silence_group
-from mgops.alerts.views import get_group as load_group
-from mgops.audit import list_actions
+import typer
+
 from mgops.cli.context import app_context
 from mgops.cli.output import JsonOption, console, emit, table
-from mgops.incidents.desk import ApiClient
-from mgops.web.api.alerts import ActionView, SilenceRequest
+
+if TYPE_CHECKING:
+    from mgops.alerts.views import AlertGroupView
 
 app = typer.Typer(
     help="Alert groups from Alertmanager and Events v2.", no_args_is_help=True
@@ -19,6 +18,11 @@ app = typer.Typer(
 
 
 def _groups(ctx: typer.Context, open_only: bool) -> list[AlertGroupView]:
+    from pydantic import TypeAdapter
+
+    from mgops.alerts.views import AlertGroupView, list_groups
+    from mgops.incidents.desk import ApiClient
+
     ctx_app = app_context(ctx)
     if ctx_app.server:
         data = ApiClient(ctx_app.server, ctx_app.token).call(
@@ -74,6 +78,9 @@ def list_(
 @app.command("show")
 def show(ctx: typer.Context, group_id: int, as_json: bool = JsonOption) -> None:
     """One alert group with its alerts."""
+    from mgops.alerts.views import AlertGroupView, get_group, group_view
+    from mgops.incidents.desk import ApiClient
+
     ctx_app = app_context(ctx)
     if ctx_app.server:
         group = AlertGroupView.model_validate(
@@ -83,7 +90,7 @@ def show(ctx: typer.Context, group_id: int, as_json: bool = JsonOption) -> None:
         )
     else:
         with ctx_app.store.session() as session:
-            group = group_view(load_group(session, group_id))
+            group = group_view(get_group(session, group_id))
     emit(
         group,
         as_json,
@@ -111,6 +118,10 @@ def silence(
     as_json: bool = JsonOption,
 ) -> None:
     """Silence a group's notifications for a while."""
+    from mgops.alerts.views import AlertGroupView, silence_group
+    from mgops.incidents.desk import ApiClient
+    from mgops.web.api.alerts import SilenceRequest
+
     ctx_app = app_context(ctx)
     if ctx_app.server:
         group = AlertGroupView.model_validate(
@@ -148,6 +159,12 @@ def audit(
     as_json: bool = JsonOption,
 ) -> None:
     """The audit of runbook actions: who did what to which target, and how it ended."""
+    from pydantic import TypeAdapter
+
+    from mgops.audit import list_actions
+    from mgops.incidents.desk import ApiClient
+    from mgops.web.api.alerts import ActionView
+
     ctx_app = app_context(ctx)
     if ctx_app.server:
         data = ApiClient(ctx_app.server, ctx_app.token).call(

@@ -6,13 +6,6 @@ import typer
 
 from mgops.cli.context import app_context
 from mgops.cli.output import JsonOption, console, emit
-from mgops.store.db import (
-    current_revision,
-    head_revision,
-    make_engine,
-    resolve_database_url,
-)
-from mgops.store.db import upgrade as upgrade_schema
 
 app = typer.Typer(help="Manage the store's schema.", no_args_is_help=True)
 
@@ -20,6 +13,9 @@ app = typer.Typer(help="Manage the store's schema.", no_args_is_help=True)
 @app.command("upgrade")
 def upgrade(ctx: typer.Context, as_json: bool = JsonOption) -> None:
     """Apply every pending migration to the store."""
+    from mgops.store.db import current_revision, make_engine, resolve_database_url
+    from mgops.store.db import upgrade as upgrade_schema
+
     url = resolve_database_url(app_context(ctx).db)
     engine = make_engine(url)
     before = current_revision(engine)
@@ -35,6 +31,13 @@ def upgrade(ctx: typer.Context, as_json: bool = JsonOption) -> None:
 @app.command("current")
 def current(ctx: typer.Context, as_json: bool = JsonOption) -> None:
     """Show the store's schema revision and the newest one mgops knows."""
+    from mgops.store.db import (
+        current_revision,
+        head_revision,
+        make_engine,
+        resolve_database_url,
+    )
+
     engine = make_engine(resolve_database_url(app_context(ctx).db))
     result = {"current": current_revision(engine), "head": head_revision(engine)}
     engine.dispose()

@@ -11,8 +11,7 @@ import logging
 import sys
 
 import typer
-from click.exceptions import ClickException
-from click.exceptions import Exit as ClickExit
+from rich.markup import escape
 
 from mgops import __version__, exitcodes
 from mgops.cli import access as access_cli
@@ -76,23 +75,32 @@ def main(
     ctx.obj = AppContext(db=db, policy_path=policy, server=server, token=token)
 
 
-def run() -> None:
-    """Console-script entry: run the app and turn errors into exit codes."""
-    logging.basicConfig(level=logging.WARNING, format="%(message)s")
+def run_cli(args: list[str] | None = None) -> int:
+    """Run the app on ``args`` and return the exit code; errors become sentences."""
     try:
-        app(standalone_mode=False)
+        app(args=args, standalone_mode=False)
     except MgopsError as exc:
         text = exc.pointer() if isinstance(exc, QueryError) else exc.message
-        err_console.print(f"[red]error:[/red] {text}", highlight=False, markup=True)
-        sys.exit(exc.exit_code)
-    except ClickExit as exc:
-        sys.exit(exc.exit_code)
-    except ClickException as exc:
-        exc.show()
-        sys.exit(exitcodes.USAGE)
+        err_console.print(f"[red]error:[/red] {escape(text)}", highlight=False)
+        return exc.exit_code
+    except typer.Exit as exc:
+        return int(exc.exit_code or 0)
+    except typer.TyperException as exc:
+        show = getattr(exc, "show", None)
+        if callable(show):
+            show()
+        else:
+            err_console.print(f"[red]error:[/red] {escape(str(exc))}")
+        return exitcodes.USAGE
     except (KeyboardInterrupt, typer.Abort):
         err_console.print("[yellow]interrupted[/yellow]")
-        sys.exit(exitcodes.INTERRUPTED)
+        return exitcodes.INTERRUPTED
     except BrokenPipeError:
-        sys.exit(exitcodes.OK)
-    sys.exit(exitcodes.OK)
+        return exitcodes.OK
+    return exitcodes.OK
+
+
+def run() -> None:
+    """Console-script entry."""
+    logging.basicConfig(level=logging.WARNING, format="%(message)s")
+    sys.exit(run_cli())

@@ -6,7 +6,6 @@ import os
 
 import typer
 
-from mgops.access import count_tokens, create_token
 from mgops.cli.context import app_context
 from mgops.cli.output import err_console
 
@@ -27,6 +26,7 @@ def serve(
     import uvicorn
 
     from mgops import jsonlog
+    from mgops.access import count_tokens, create_token
     from mgops.web.app import create_app
 
     app_ctx = app_context(ctx)

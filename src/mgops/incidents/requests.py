@@ -3,13 +3,24 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+
+
+def _iso_text(value: Any) -> Any:
+    # JSON has no datetime: accept RFC 3339 text (or a datetime from Python
+    # callers), never a bare number that lax parsing would take as epoch seconds.
+    if value is None or isinstance(value, str | datetime):
+        return value
+    raise ValueError("expected an RFC 3339 date-time string")
+
+
+IsoDatetime = Annotated[datetime, BeforeValidator(_iso_text), Field(strict=False)]
 
 
 class Request(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class DeclareRequest(Request):
@@ -19,8 +30,8 @@ class DeclareRequest(Request):
     services: list[str] = []
     customer_facing: bool = False
     users_affected_pct: float | None = Field(None, ge=0, le=100)
-    owner: str | None = None
-    started_at: datetime | None = None
+    owner: str | None = Field(None, min_length=1, max_length=100)
+    started_at: IsoDatetime | None = None
 
 
 class OwnerRequest(Request):
@@ -59,7 +70,7 @@ class EditRequest(Request):
     users_affected_pct: float | None = Field(None, ge=0, le=100)
     root_cause: str | None = None
     resolution: str | None = None
-    postmortem_at: datetime | None = None
+    postmortem_at: IsoDatetime | None = None
 
 
 class StatusUpdateRequest(Request):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -11,6 +12,7 @@ from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from mgops import __version__
 from mgops.clock import SYSTEM_CLOCK, Clock
@@ -47,7 +49,35 @@ def create_app(
     return app
 
 
+def _allowed_methods(app: FastAPI, path: str) -> list[str]:
+    """Every method the OpenAPI document lists for ``path``."""
+    table: list[tuple[re.Pattern[str], list[str]]] | None = getattr(
+        app.state, "allow_table", None
+    )
+    if table is None:
+        table = []
+        for template, operations in app.openapi().get("paths", {}).items():
+            pattern = re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(template))
+            table.append(
+                (re.compile(f"^{pattern}$"), sorted(m.upper() for m in operations))
+            )
+        app.state.allow_table = table
+    return next((methods for regex, methods in table if regex.match(path)), [])
+
+
 def _install_errors(app: FastAPI) -> None:
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            # Starlette names only the first matching route's method; list them all.
+            headers["Allow"] = ", ".join(_allowed_methods(app, request.url.path))
+        return JSONResponse(
+            status_code=exc.status_code,
+            headers=headers,
+            content={"error": "http_error", "message": str(exc.detail)},
+        )
+
     @app.exception_handler(MgopsError)
     async def mgops_error(_request: Request, exc: MgopsError) -> JSONResponse:
         return JSONResponse(status_code=exc.http_status, content=exc.to_dict())

@@ -6,17 +6,19 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
 from mgops.access import create_integration, create_token, revoke_token
 from mgops.store.models import ApiToken, Integration
+from mgops.web.api.errors import ERROR_RESPONSES
 from mgops.web.deps import Admin, State
 
-router = APIRouter(prefix="/api/v1", tags=["admin"])
+router = APIRouter(prefix="/api/v1", tags=["admin"], responses=ERROR_RESPONSES)
 
 
 class TokenRequest(BaseModel):
+    model_config = ConfigDict(strict=True, extra="forbid")
     name: str = Field(min_length=1, max_length=100)
     role: Literal["viewer", "responder", "admin"]
 
@@ -35,6 +37,7 @@ class TokenCreated(TokenView):
 
 
 class IntegrationRequest(BaseModel):
+    model_config = ConfigDict(strict=True, extra="forbid")
     name: str = Field(min_length=1, max_length=100)
     kind: Literal["alertmanager", "events-v2"]
 

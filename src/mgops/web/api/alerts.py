@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from mgops.alerts.views import (
     AlertGroupView,
@@ -16,13 +16,15 @@ from mgops.alerts.views import (
     silence_group,
 )
 from mgops.audit import list_actions
+from mgops.web.api.errors import ERROR_RESPONSES
 from mgops.web.deps import Responder, State, Viewer
 
-router = APIRouter(prefix="/api/v1", tags=["alerts"])
+router = APIRouter(prefix="/api/v1", tags=["alerts"], responses=ERROR_RESPONSES)
 GroupId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
 class SilenceRequest(BaseModel):
+    model_config = ConfigDict(strict=True, extra="forbid")
     minutes: int = Field(ge=0, le=7 * 24 * 60)
 
 

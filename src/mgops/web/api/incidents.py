@@ -25,10 +25,13 @@ from mgops.incidents.views import (
     PostmortemView,
     StatusUpdateView,
 )
+from mgops.web.api.errors import ERROR_RESPONSES
 from mgops.web.deps import Responder, State, Viewer, desk_for
 from mgops.web.metrics import INCIDENTS
 
-router = APIRouter(prefix="/api/v1/incidents", tags=["incidents"])
+router = APIRouter(
+    prefix="/api/v1/incidents", tags=["incidents"], responses=ERROR_RESPONSES
+)
 
 IncidentId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 ItemId = Annotated[str, Path(min_length=1, max_length=80, pattern=r"^[a-z0-9-]+$")]

@@ -26,6 +26,7 @@ from mgops.alerts.events_v2 import (
 from mgops.alerts.grouping import IngestResult
 from mgops.errors import NotFound
 from mgops.incidents.lifecycle import DeskEnv
+from mgops.web.api.errors import ERROR_RESPONSES
 from mgops.web.deps import State
 from mgops.web.metrics import INCIDENTS, INTAKE
 
@@ -72,7 +73,7 @@ def _outcome(result: IngestResult) -> str:
 @router.post(
     "/api/v1/integrations/alertmanager/{key}",
     response_model=IntakeResponse,
-    responses={404: {"description": "Unknown integration key"}},
+    responses=ERROR_RESPONSES,
 )
 def alertmanager_webhook(key: IntegrationKey, payload: AmPayload, state: State) -> Any:
     with state.store.session() as session:
@@ -88,34 +89,51 @@ def alertmanager_webhook(key: IntegrationKey, payload: AmPayload, state: State) 
     return _response(result)
 
 
-_EVENT_SCHEMA: dict[str, Any] = {
+_TEXT = {"type": "string", "minLength": 1, "pattern": r"\S"}
+_PAYLOAD = {
     "type": "object",
-    "required": ["routing_key", "event_action"],
+    "required": ["summary", "source", "severity"],
     "properties": {
-        "routing_key": {"type": "string", "minLength": 32, "maxLength": 32},
-        "event_action": {
+        "summary": {**_TEXT, "maxLength": 1024},
+        "source": _TEXT,
+        "severity": {
             "type": "string",
-            "enum": ["trigger", "acknowledge", "resolve"],
+            "enum": ["critical", "error", "warning", "info"],
         },
-        "dedup_key": {"type": "string", "maxLength": 255},
-        "payload": {
+        "timestamp": {
+            "anyOf": [{"type": "string", "format": "date-time"}, {"type": "null"}]
+        },
+        "component": {"type": ["string", "null"]},
+        "group": {"type": ["string", "null"]},
+        "class": {"type": ["string", "null"]},
+        "custom_details": {"type": ["object", "null"]},
+    },
+}
+_ROUTING_KEY = {"type": "string", "minLength": 32, "maxLength": 32}
+_DEDUP_KEY = {"type": "string", "minLength": 1, "maxLength": 255}
+# A trigger carries a payload; acknowledge and resolve name the alert by dedup_key.
+_EVENT_SCHEMA: dict[str, Any] = {
+    "oneOf": [
+        {
             "type": "object",
-            "required": ["summary", "source", "severity"],
+            "required": ["routing_key", "event_action", "payload"],
             "properties": {
-                "summary": {"type": "string", "maxLength": 1024},
-                "source": {"type": "string"},
-                "severity": {
-                    "type": "string",
-                    "enum": ["critical", "error", "warning", "info"],
-                },
-                "timestamp": {"type": "string"},
-                "component": {"type": "string"},
-                "group": {"type": "string"},
-                "class": {"type": "string"},
-                "custom_details": {"type": "object"},
+                "routing_key": _ROUTING_KEY,
+                "dedup_key": {"anyOf": [_DEDUP_KEY, {"type": "null"}]},
+                "event_action": {"type": "string", "enum": ["trigger"]},
+                "payload": _PAYLOAD,
             },
         },
-    },
+        {
+            "type": "object",
+            "required": ["routing_key", "event_action", "dedup_key"],
+            "properties": {
+                "routing_key": _ROUTING_KEY,
+                "dedup_key": _DEDUP_KEY,
+                "event_action": {"type": "string", "enum": ["acknowledge", "resolve"]},
+            },
+        },
+    ],
 }
 _EVENT_ERROR = {
     "type": "object",
