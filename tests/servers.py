@@ -166,3 +166,95 @@ def _wait_ready(server: PostgresServer, timeout: float = 30.0) -> None:
         except psycopg.OperationalError:
             time.sleep(0.2)
     raise TimeoutError("PostgreSQL did not accept connections")
+
+
+@dataclass
+class Process:
+    """A server process with its port and log; ``stop()`` ends it."""
+
+    name: str
+    port: int
+    process: subprocess.Popen[bytes]
+    workdir: Path
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def log(self) -> str:
+        path = self.workdir / f"{self.name}.log"
+        return path.read_text(errors="replace")[-4000:] if path.exists() else ""
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+def _spawn(name: str, argv: list[str], workdir: Path, port: int) -> Process:
+    log = (workdir / f"{name}.log").open("wb")
+    process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, cwd=workdir)
+    handle = Process(name=name, port=port, process=process, workdir=workdir)
+    try:
+        wait_for_port(port, timeout=30)
+    except TimeoutError:
+        handle.stop()
+        raise RuntimeError(f"{name} did not start:\n{handle.log()}") from None
+    return handle
+
+
+def start_prometheus(config: str, rules: str | None = None) -> Process:
+    """Prometheus on loopback; ``config`` may use ``{rules}`` for the rule file path.
+
+    Alerts are resent every second (``--rules.alert.resend-delay=1s``): Prometheus
+    drops what it evaluates before it has found its Alertmanager and would
+    otherwise wait a minute to send it again.
+    """
+    binary = require_binary("/usr/bin/prometheus", "prometheus")
+    workdir = Path(tempfile.mkdtemp(prefix="mgops-prom-"))
+    rules_path = workdir / "rules.yml"
+    if rules is not None:
+        rules_path.write_text(rules)
+    (workdir / "prometheus.yml").write_text(config.replace("{rules}", str(rules_path)))
+    port = free_port()
+    return _spawn(
+        "prometheus",
+        [
+            str(binary),
+            f"--config.file={workdir / 'prometheus.yml'}",
+            f"--storage.tsdb.path={workdir / 'data'}",
+            f"--web.listen-address=127.0.0.1:{port}",
+            "--rules.alert.resend-delay=1s",
+            "--log.level=warn",
+        ],
+        workdir,
+        port,
+    )
+
+
+def start_alertmanager(config: str) -> Process:
+    """Alertmanager on loopback, alone (no cluster gossip)."""
+    binary = require_binary(
+        "/usr/bin/prometheus-alertmanager", "prometheus-alertmanager"
+    )
+    workdir = Path(tempfile.mkdtemp(prefix="mgops-am-"))
+    (workdir / "alertmanager.yml").write_text(config)
+    port = free_port()
+    return _spawn(
+        "alertmanager",
+        [
+            str(binary),
+            f"--config.file={workdir / 'alertmanager.yml'}",
+            f"--storage.path={workdir / 'data'}",
+            f"--web.listen-address=127.0.0.1:{port}",
+            "--cluster.listen-address=",
+            "--log.level=warn",
+        ],
+        workdir,
+        port,
+    )
