@@ -54,5 +54,6 @@ def configure(level: str = "INFO", stream: Any = None) -> None:
         logger = logging.getLogger(name)
         logger.handlers[:] = []
         logger.propagate = True
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     # The access log is replaced by mgops's own request line (web/app.py).
     logging.getLogger("uvicorn.access").disabled = True

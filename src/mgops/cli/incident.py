@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
 import typer
@@ -10,6 +11,7 @@ from rich.panel import Panel
 
 from mgops.cli.context import get_desk
 from mgops.cli.output import JsonOption, console, emit, table
+from mgops.clock import as_utc
 from mgops.incidents.requests import (
     CloseRequest,
     DeclareRequest,
@@ -209,6 +211,9 @@ def edit(
     users_affected: float = typer.Option(None, "--users-affected"),
     root_cause: str = typer.Option(None, "--root-cause"),
     resolution: str = typer.Option(None, "--resolution"),
+    postmortem_at: datetime = typer.Option(
+        None, "--postmortem-at", help="When the review meets (UTC unless an offset)."
+    ),
     as_json: bool = JsonOption,
 ) -> None:
     """Change an incident's details."""
@@ -219,6 +224,7 @@ def edit(
         users_affected_pct=users_affected,
         root_cause=root_cause,
         resolution=resolution,
+        postmortem_at=as_utc(postmortem_at) if postmortem_at else None,
     )
     view = get_desk(ctx).edit(incident_id, req)
     emit(view, as_json, lambda: _show(view))
