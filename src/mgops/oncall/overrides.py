@@ -18,6 +18,7 @@ secondary: when an override makes the two the same, the secondary is dropped.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -68,7 +69,7 @@ def apply_overrides(
         cuts = [segment.start]
         cuts += [t for t in edges if segment.start < t < segment.end]
         cuts.append(segment.end)
-        for a, b in zip(cuts, cuts[1:], strict=False):
+        for a, b in itertools.pairwise(cuts):
             piece = replace(segment, start=a, end=b)
             for override in ordered:
                 if override.starts_at <= a < override.ends_at:

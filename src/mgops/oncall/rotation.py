@@ -52,6 +52,7 @@ from __future__ import annotations
 
 import bisect
 import functools
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
@@ -150,7 +151,9 @@ class RotationRule:
             k += 1
         return k
 
-    def windows(self, start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
+    def windows(
+        self, start: datetime, end: datetime
+    ) -> list[tuple[datetime, datetime]]:
         """Active windows overlapping ``[start, end)``, merged and in order."""
         if self.active is None:
             return [(start, end)]
@@ -406,7 +409,7 @@ def base_timeline(
     while (shift_start := rule.handoff(k)) < end:
         lo, hi = max(shift_start, start), min(rule.handoff(k + 1), end)
         cuts = [lo, *(t for t in edges if lo < t < hi), hi]
-        for a, b in zip(cuts, cuts[1:], strict=False):
+        for a, b in itertools.pairwise(cuts):
             primary, secondary = None, None
             if _inside(windows, a):
                 primary, secondary = holders(rule, epochs, k, a)

@@ -160,7 +160,5 @@ def shifts_of(
 ) -> Sequence[Segment]:
     """The segments in ``[start, end)`` where ``person`` is primary or secondary."""
     return [
-        s
-        for s in timeline(state, start, end)
-        if person in (s.primary, s.secondary)
+        s for s in timeline(state, start, end) if person in (s.primary, s.secondary)
     ]
