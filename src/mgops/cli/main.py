@@ -16,6 +16,8 @@ from click.exceptions import Exit as ClickExit
 
 from mgops import __version__, exitcodes
 from mgops.cli import db as db_cli
+from mgops.cli import oncall as oncall_cli
+from mgops.cli import person as person_cli
 from mgops.cli import policy as policy_cli
 from mgops.cli.context import AppContext
 from mgops.cli.output import err_console
@@ -30,6 +32,8 @@ app = typer.Typer(
 )
 app.add_typer(policy_cli.app, name="policy")
 app.add_typer(db_cli.app, name="db")
+app.add_typer(oncall_cli.app, name="oncall")
+app.add_typer(person_cli.app, name="person")
 
 
 def _version(value: bool) -> None:
