@@ -301,14 +301,14 @@ def add_member(
     position: int | None = None,
 ) -> MemberChange:
     """Insert ``person`` (at ``position``, else last) without moving today's shift."""
-    current = _latest(epochs, at)
+    k = rule.shift_index(at)
+    current = _latest(rule, epochs, at, k)
     if person in current.members:
         raise Conflict(f"{person} is already in the rotation.")
     members = list(current.members)
     members.insert(len(members) if position is None else position, person)
-    k = rule.shift_index(at)
     if k < 0:
-        epoch = Epoch(at, tuple(members), 0, 0)
+        epoch = Epoch(rule.handoff(0), tuple(members), 0, 0)
         return MemberChange(epoch, f"{person} added before the rotation starts.")
     holder = current.members[current.position(k)]
     epoch = Epoch(at, tuple(members), k, members.index(holder))
@@ -321,7 +321,8 @@ def remove_member(
     rule: RotationRule, epochs: Sequence[Epoch], person: str, at: datetime
 ) -> MemberChange:
     """Take ``person`` out; if they are on call, the next member takes over now."""
-    current = _latest(epochs, at)
+    k = rule.shift_index(at)
+    current = _latest(rule, epochs, at, k)
     if person not in current.members:
         raise Conflict(f"{person} is not in the rotation.")
     if len(current.members) == 1:
@@ -330,9 +331,8 @@ def remove_member(
         )
     members = [m for m in current.members if m != person]
     order = ", ".join(members)
-    k = rule.shift_index(at)
     if k < 0:
-        epoch = Epoch(at, tuple(members), 0, 0)
+        epoch = Epoch(rule.handoff(0), tuple(members), 0, 0)
         return MemberChange(epoch, f"{person} removed before the rotation starts.")
     index = current.position(k)
     holder = current.members[index]
@@ -350,11 +350,16 @@ def remove_member(
     return MemberChange(epoch, note, takes_over=successor)
 
 
-def _latest(epochs: Sequence[Epoch], at: datetime) -> Epoch:
+def _latest(rule: RotationRule, epochs: Sequence[Epoch], at: datetime, k: int) -> Epoch:
+    """The epoch a change at ``at`` builds on; changes never go back in time.
+
+    A change before the rotation starts takes effect at its first hand-off.
+    """
     if not epochs:
         raise Conflict("The rotation has no members yet.")
     latest = epochs[-1]
-    if at < latest.effective_at:
+    effective = at if k >= 0 else rule.handoff(0)
+    if effective < latest.effective_at:
         raise Conflict(
             "Membership changes apply from now on; the last change took effect "
             f"at {latest.effective_at.isoformat()}, after {at.isoformat()}."

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
-from typing import Any
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
@@ -33,6 +32,9 @@ from mgops.oncall.rotation import (
     Segment,
     initial_epoch,
     make_rule,
+)
+from mgops.oncall.rotation import (
+    MemberChange as RotationChange,
 )
 from mgops.oncall.rotation import (
     add_member as add_to_rotation,
@@ -246,7 +248,7 @@ def add_member(
     if position is not None and not 0 <= position <= size:
         raise InputError(f"Position {position} is outside the rotation (0–{size}).")
     change = add_to_rotation(_rule(row), epochs, person, as_utc(at), position)
-    return _record(session, row, change, "add", person, actor)
+    return _record(session, row, change, "add", person, actor, as_utc(at))
 
 
 def remove_member(
@@ -255,7 +257,7 @@ def remove_member(
     """Take ``person`` out from ``at`` on; if on call, the next one takes over now."""
     row = schedule_row(session, schedule)
     change = remove_from_rotation(_rule(row), _epochs(row), person, as_utc(at))
-    return _record(session, row, change, "remove", person, actor)
+    return _record(session, row, change, "remove", person, actor, as_utc(at))
 
 
 def membership_history(
@@ -275,10 +277,11 @@ def _epochs(row: Schedule) -> list[Epoch]:
 def _record(
     session: Session,
     row: Schedule,
-    change: Any,
+    change: RotationChange,
     kind: str,
     person: str,
     actor: str,
+    at: datetime,
 ) -> MembershipChange:
     seq = (row.epochs[-1].seq + 1) if row.epochs else 0
     entry = _epoch_row(
@@ -289,7 +292,7 @@ def _record(
         person,
         change.takes_over,
         actor,
-        change.epoch.effective_at,
+        at,
         change.note,
     )
     session.add(entry)
