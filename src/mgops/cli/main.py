@@ -21,6 +21,7 @@ from mgops.cli import person as person_cli
 from mgops.cli import policy as policy_cli
 from mgops.cli.context import AppContext
 from mgops.cli.output import err_console
+from mgops.clock import SYSTEM_CLOCK
 from mgops.errors import MgopsError, QueryError
 
 app = typer.Typer(
@@ -67,7 +68,11 @@ def main(
         False, "--version", callback=_version, is_eager=True, help="Show the version."
     ),
 ) -> None:
-    ctx.obj = AppContext(db=db, policy_path=policy, server=server, token=token)
+    # A caller (a test's CliRunner) may hand in a context with its own clock.
+    clock = ctx.obj.clock if isinstance(ctx.obj, AppContext) else SYSTEM_CLOCK
+    ctx.obj = AppContext(
+        db=db, policy_path=policy, server=server, token=token, clock=clock
+    )
 
 
 def run() -> None:
