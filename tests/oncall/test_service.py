@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 from sqlalchemy.orm import Session
 
 from mgops.errors import ActionRefused, Conflict, InputError, NotFound
@@ -348,6 +349,35 @@ class TestPostgres:
         assert (later.primary, later.covering) == ("engineer-b", "engineer-d")
         assert summary.incoming == "engineer-d"
         assert any(line.ticked_by == "engineer-d" for line in summary.checklist)
+
+    def test_two_processes_seeding_at_once_make_one_schedule(
+        self, pg_store: Store, r4_policy: Policy
+    ) -> None:
+        """Two sessions seed a fresh PostgreSQL store together: one R4, no error."""
+        barrier = threading.Barrier(2)
+        errors: list[BaseException] = []
+
+        def seed() -> None:
+            try:
+                with pg_store.session() as session:
+                    session.execute(text("SELECT 1"))
+                    barrier.wait(timeout=10)
+                    service.ensure_seeded(session, r4_policy, now=NOW)
+            except BaseException as exc:
+                errors.append(exc)
+
+        threads = [threading.Thread(target=seed) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=30)
+        with pg_store.session() as session:
+            names = service.schedule_names(session)
+            handles = [p.handle for p in people.list_people(session)]
+
+        assert errors == []
+        assert names == ["r4"]
+        assert len(handles) == len(set(handles)) == 4
 
 
 def migrate(store: Store, direction: str, revision: str) -> None:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.strategy_options import _AbstractLoad
 
@@ -184,16 +185,19 @@ def seed_people(session: Session, policy: Policy, *, now: datetime) -> int:
     for entry in policy.people:
         if _find(session, entry.handle) is not None:
             continue
-        with session.begin_nested():
-            add_person(
-                session,
-                handle=entry.handle,
-                name=entry.name,
-                contacts=[(c.kind, c.address) for c in entry.contacts],
-                roles=entry.roles,
-                now=now,
-                source="policy",
-            )
+        try:
+            with session.begin_nested():
+                add_person(
+                    session,
+                    handle=entry.handle,
+                    name=entry.name,
+                    contacts=[(c.kind, c.address) for c in entry.contacts],
+                    roles=entry.roles,
+                    now=now,
+                    source="policy",
+                )
+        except IntegrityError:
+            continue  # another process seeded this person first
         created += 1
     return created
 

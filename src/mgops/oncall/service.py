@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
 from sqlalchemy import or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from mgops.clock import as_utc
@@ -57,8 +58,11 @@ def ensure_seeded(session: Session, policy: Policy, *, now: datetime) -> int:
     for rotation in policy.rotations:
         if rotation.name in known:
             continue
-        with session.begin_nested():
-            _seed_rotation(session, rotation, now)
+        try:
+            with session.begin_nested():
+                _seed_rotation(session, rotation, now)
+        except IntegrityError:
+            continue  # another process seeded it between our read and write
         created += 1
     return created
 
