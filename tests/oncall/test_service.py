@@ -11,7 +11,13 @@ import pytest
 from sqlalchemy import inspect, text
 from sqlalchemy.orm import Session
 
-from mgops.errors import ActionRefused, Conflict, InputError, NotFound
+from mgops.errors import (
+    ActionRefused,
+    Conflict,
+    InputError,
+    NotFound,
+    PolicyError,
+)
 from mgops.oncall import handoff, people, service
 from mgops.policy import Policy
 from mgops.policy.schema import Rotation
@@ -98,6 +104,16 @@ class TestSeeding:
 
         assert (before.primary, after.primary) == ("engineer-d", "engineer-a")
         assert handoff_at.at == utc("2026-03-30T07:00")
+
+    def test_a_bad_role_in_the_policy_points_at_the_entry(
+        self, store: Store, policy: Policy
+    ) -> None:
+        """A policy person with an unknown role is a policy error naming the entry."""
+        person = policy.people[0].model_copy(update={"roles": ["janitor"]})
+        broken = policy.model_copy(update={"people": [person]})
+
+        with store.session() as session, pytest.raises(PolicyError, match="people.0"):
+            service.ensure_seeded(session, broken, now=NOW)
 
     def test_an_unknown_schedule_is_named(self, seeded: Store) -> None:
         """Asking for a schedule that does not exist lists the ones that do."""

@@ -235,7 +235,7 @@ def override_add(
     as_json: bool = JsonOption,
 ) -> None:
     """Y covers X (--covers X) or Y is on call for the window."""
-    from mgops.cli.oncall_render import plain
+    from mgops.cli.oncall_render import local, plain
     from mgops.oncall.service import add_override, schedule_row
 
     with desk(ctx) as d:
@@ -258,15 +258,9 @@ def override_add(
         as_json,
         lambda: console.print(
             f"Override #{made.id} on {name}: {what}, "
-            f"{local_text(made.starts_at, zone)} → {local_text(made.ends_at, zone)}."
+            f"{local(made.starts_at, zone)} → {local(made.ends_at, zone)}."
         ),
     )
-
-
-def local_text(value: datetime, zone: ZoneInfo) -> str:
-    from mgops.cli.oncall_render import local
-
-    return local(value, zone)
 
 
 @override_app.command("list")

@@ -13,13 +13,14 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.strategy_options import _AbstractLoad
 
-from mgops.errors import Conflict, InputError, NotFound
+from mgops.errors import Conflict, InputError, NotFound, PolicyError
 from mgops.oncall.models import ContactMethod, Person, PersonRole
 from mgops.policy import Policy
 
@@ -182,9 +183,10 @@ def escalation_contacts(
 def seed_people(session: Session, policy: Policy, *, now: datetime) -> int:
     """Create the policy's people that the store does not know yet."""
     created = 0
-    for entry in policy.people:
+    for index, entry in enumerate(policy.people):
         if _find(session, entry.handle) is not None:
             continue
+        _check_policy_person(index, entry.roles, entry.contacts)
         try:
             with session.begin_nested():
                 add_person(
@@ -200,6 +202,17 @@ def seed_people(session: Session, policy: Policy, *, now: datetime) -> int:
             continue  # another process seeded this person first
         created += 1
     return created
+
+
+def _check_policy_person(index: int, roles: list[str], contacts: list[Any]) -> None:
+    """Point at the policy entry when its roles or contacts do not parse."""
+    try:
+        for role in roles:
+            parse_role(role)
+        for contact in contacts:
+            check_contact(contact.kind, contact.address)
+    except InputError as exc:
+        raise PolicyError(f"policy people.{index}: {exc.message}") from None
 
 
 def _find(session: Session, handle: str) -> Person | None:

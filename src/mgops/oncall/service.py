@@ -15,7 +15,7 @@ ordered history of epochs.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import datetime, time
 
 from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
@@ -452,7 +452,3 @@ def _override_view(schedule: str, o: ScheduleOverride) -> OverrideView:
         created_at=o.created_at,
         removed_at=o.removed_at,
     )
-
-
-def step_of(state: ScheduleState) -> timedelta:
-    return state.rule.step
