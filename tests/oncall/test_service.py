@@ -112,7 +112,7 @@ class TestSeeding:
         person = policy.people[0].model_copy(update={"roles": ["janitor"]})
         broken = policy.model_copy(update={"people": [person]})
 
-        with store.session() as session, pytest.raises(PolicyError, match="people.0"):
+        with store.session() as session, pytest.raises(PolicyError, match=r"people\.0"):
             service.ensure_seeded(session, broken, now=NOW)
 
     def test_an_unknown_schedule_is_named(self, seeded: Store) -> None:
