@@ -62,7 +62,8 @@ def timeline(state: ScheduleState, start: datetime, end: datetime) -> list[Segme
     """Contiguous segments covering ``[start, end)`` with overrides applied."""
     start, end = as_utc(start), as_utc(end)
     base = base_timeline(state.rule, state.epochs, start, end)
-    return apply_overrides(base, state.overrides)
+    relevant = [o for o in state.overrides if o.ends_at > start and o.starts_at < end]
+    return apply_overrides(base, relevant)
 
 
 def on_call_at(state: ScheduleState, at: datetime) -> OnCall:
