@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 from mgops import exitcodes
 from mgops.cli.context import AppContext
 from mgops.cli.main import app
+from mgops.cli.output import console
 from mgops.clock import ManualClock
 from mgops.errors import ActionRefused, ConfirmationRequired, InputError, NotFound
 from mgops.policy.load import default_policy_text
@@ -174,15 +175,43 @@ class TestMembers:
         assert isinstance(result.exception, ConfirmationRequired)
         assert now["primary"] == "engineer-c"
 
-    def test_remove_with_yes_hands_over_and_records_it(self, invoke: Invoke) -> None:
-        """O3 from the command line: D on call at once; the history says so."""
+    def test_remove_with_yes_hands_over_and_records_it(
+        self, invoke: Invoke, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """O3 from the command line: D on call at once; history and timeline say so."""
+        monkeypatch.setattr(console, "width", 200)
         invoke("oncall", "member", "remove", "engineer-c", "--yes")
         [now] = as_json(invoke("oncall", "now", "--json"))
         listing = as_json(invoke("oncall", "member", "list", "--json"))
 
+        timeline = invoke(
+            "oncall",
+            "schedule",
+            "--from",
+            "2026-03-18",
+            "--to",
+            "2026-03-19",
+            "--no-chart",
+        ).stdout
+        data = as_json(
+            invoke(
+                "oncall",
+                "schedule",
+                "--from",
+                "2026-03-18",
+                "--to",
+                "2026-03-19",
+                "--json",
+            )
+        )
+
         assert now["primary"] == "engineer-d"
         assert listing["members"] == ["engineer-a", "engineer-b", "engineer-d"]
         assert "engineer-d is on call at once" in listing["history"][-1]["note"]
+        assert [s["primary"] for s in data["segments"]] == ["engineer-c", "engineer-d"]
+        assert data["segments"][1]["start"] == NOW.isoformat()
+        assert data["changes"][0]["takes_over"] == "engineer-d"
+        assert "engineer-c removed; engineer-d took over at once" in timeline
 
     def test_add_keeps_now(self, invoke: Invoke) -> None:
         """A new person joins; C stays on call."""

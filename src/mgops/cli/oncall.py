@@ -167,7 +167,11 @@ def schedule_cmd(
 ) -> None:
     """Who is on call from --from to --to: a table and a timeline chart."""
     from mgops.cli.oncall_render import chart, plain, segment_rows
-    from mgops.oncall.service import schedule_row, schedule_timeline
+    from mgops.oncall.service import (
+        membership_history,
+        schedule_row,
+        schedule_timeline,
+    )
 
     with desk(ctx) as d:
         name = schedule_row(d.session, schedule).name
@@ -175,7 +179,10 @@ def schedule_cmd(
         lo = d.when(start, name)
         hi = d.when(end, name) if end else lo + timedelta(days=28)
         segments = schedule_timeline(d.session, name, lo, hi)
-        members = list(schedule_row(d.session, name).epochs[-1].members)
+        history = membership_history(d.session, name)
+    members = history[-1].members
+    changes = [c for c in history if c.seq > 0 and lo <= c.effective_at < hi]
+    notes = {c.effective_at: _change_note(c) for c in changes}
     people = members + sorted(
         {p for s in segments for p in (s.primary, s.secondary) if p} - set(members)
     )
@@ -184,7 +191,7 @@ def schedule_cmd(
         table(
             f"{name} ({zone.key})",
             ["from", "to", "length", "primary", "secondary", "note"],
-            segment_rows(segments, zone),
+            segment_rows(segments, zone, notes),
         )
         if show_chart:
             width = max(24, min(120, console.width - 24))
@@ -196,8 +203,15 @@ def schedule_cmd(
         "from": lo,
         "to": hi,
         "segments": plain(segments),
+        "changes": plain(changes),
     }
     emit(data, as_json, render)
+
+
+def _change_note(change: Any) -> str:
+    if change.takes_over:
+        return f"{change.person} removed; {change.takes_over} took over at once"
+    return f"{change.person} {'added' if change.change == 'add' else 'removed'}"
 
 
 @app.command("ical")

@@ -40,15 +40,20 @@ def plain(value: Any) -> Any:
 
 
 def segment_rows(
-    segments: Sequence[Segment], zone: ZoneInfo
+    segments: Sequence[Segment],
+    zone: ZoneInfo,
+    changes: dict[datetime, str] | None = None,
 ) -> list[tuple[str, str, str, str, str, str]]:
+    """Table rows; ``changes`` maps an instant to the membership change made then."""
     rows = []
     for s in segments:
-        note = ""
+        notes = []
         if s.via_override:
-            note = f"override #{s.override_id}"
-            if s.covering:
-                note += f", covering {s.covering}"
+            extra = f", covering {s.covering}" if s.covering else ""
+            notes.append(f"override #{s.override_id}{extra}")
+        if changes and s.start in changes:
+            notes.append(changes[s.start])
+        note = "; ".join(notes)
         rows.append(
             (
                 local(s.start, zone),
