@@ -221,6 +221,11 @@ class TestParseWhen:
         """A bare date is midnight in the zone (summer time on 2026-03-30)."""
         assert utc("2026-03-29T22:00") == parse_when("2026-03-30", BERLIN)
 
+    def test_far_years_are_refused(self) -> None:
+        """Year 1 would overflow the shift arithmetic; it is refused up front."""
+        with pytest.raises(InputError, match="1900"):
+            parse_when("0001-01-01", BERLIN)
+
     def test_nonsense_is_an_input_error(self) -> None:
         """The error shows the forms that work."""
         with pytest.raises(InputError, match="2026-03-30T09:00"):

@@ -172,10 +172,6 @@ class RotationRule:
             day += timedelta(days=1)
         return found
 
-    def is_active(self, at: datetime) -> bool:
-        windows = self.windows(at, at + timedelta(microseconds=1))
-        return any(lo <= at < hi for lo, hi in windows)
-
 
 def make_rule(
     *,
@@ -447,6 +443,8 @@ def parse_when(text: str, zone: ZoneInfo) -> datetime:
             f"{text!r} is not a time: write 2026-03-30T09:00, "
             "2026-03-30 09:00+02:00 or 2026-03-30T07:00Z."
         ) from None
+    if not 1900 <= value.year <= 2199:
+        raise InputError(f"{text!r} is outside the years 1900–2199 mgops plans for.")
     if value.tzinfo is None:
         return resolve_local(value, zone)
     return value.astimezone(UTC)

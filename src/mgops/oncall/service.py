@@ -15,7 +15,7 @@ ordered history of epochs.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 
 from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
@@ -48,6 +48,7 @@ from mgops.policy import Policy
 from mgops.policy.schema import Rotation
 
 Source = Session | ScheduleState
+MAX_RANGE = timedelta(days=3 * 366)
 
 
 def ensure_seeded(session: Session, policy: Policy, *, now: datetime) -> int:
@@ -219,6 +220,8 @@ def schedule_timeline(
 ) -> list[Segment]:
     if as_utc(end) <= as_utc(start):
         raise InputError("The end of the range comes before its start.")
+    if as_utc(end) - as_utc(start) > MAX_RANGE:
+        raise InputError("Ask for at most three years of schedule at a time.")
     return pure.timeline(_state(source, schedule, start, end), start, end)
 
 
