@@ -16,7 +16,7 @@ from mgops.oncall.rotation import (
     remove_member,
     resolve_local,
 )
-from mgops.oncall.schedule import handoffs, on_call_at, timeline
+from mgops.oncall.schedule import handoffs, next_handoff, on_call_at, timeline
 from tests.oncall.conftest import MakeState
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -230,3 +230,19 @@ class TestParseWhen:
         """The error shows the forms that work."""
         with pytest.raises(InputError, match="2026-03-30T09:00"):
             parse_when("next tuesday", BERLIN)
+
+
+class TestNextHandoff:
+    def test_a_zero_length_shift_is_skipped(self, make_state: MakeState) -> None:
+        """Hourly shifts: after 01:30 on the spring night the next hand-off is 03:00."""
+        state = make_state(
+            ("A", "B", "C"),
+            length="custom",
+            custom_hours=1,
+            start=datetime(2026, 3, 29, 0, 0),
+        )
+
+        found = next_handoff(state, parse_when("2026-03-29 01:30", BERLIN))
+
+        assert found.at == utc("2026-03-29T01:00")
+        assert found.incoming == on_call_at(state, found.at).primary

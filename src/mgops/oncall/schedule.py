@@ -122,7 +122,10 @@ def shift_holder(state: ScheduleState, k: int, *, as_of: datetime) -> str | None
 def next_handoff(state: ScheduleState, after: datetime) -> Handoff:
     """The first hand-off strictly after ``after``."""
     after = as_utc(after)
-    k = max(state.rule.shift_index(after) + 1, 0)
+    rule = state.rule
+    k = max(rule.shift_index(after) + 1, 0)
+    while rule.handoff(k + 1) == rule.handoff(k):
+        k += 1  # a zero-length shift (a step inside a DST gap) hands nothing over
     return handoff_of(state, k, as_of=after)
 
 
