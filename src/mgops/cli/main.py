@@ -18,10 +18,13 @@ from mgops.cli import access as access_cli
 from mgops.cli import alerts as alerts_cli
 from mgops.cli import db as db_cli
 from mgops.cli import incident as incident_cli
+from mgops.cli import oncall as oncall_cli
+from mgops.cli import person as person_cli
 from mgops.cli import policy as policy_cli
 from mgops.cli.context import AppContext
 from mgops.cli.output import err_console
 from mgops.cli.serve import serve
+from mgops.clock import SYSTEM_CLOCK
 from mgops.errors import MgopsError, QueryError
 
 app = typer.Typer(
@@ -39,6 +42,8 @@ app.add_typer(access_cli.token_app, name="token")
 app.add_typer(access_cli.integration_app, name="integration")
 app.add_typer(policy_cli.app, name="policy")
 app.add_typer(db_cli.app, name="db")
+app.add_typer(oncall_cli.app, name="oncall")
+app.add_typer(person_cli.app, name="person")
 
 
 def _version(value: bool) -> None:
@@ -72,7 +77,11 @@ def main(
         False, "--version", callback=_version, is_eager=True, help="Show the version."
     ),
 ) -> None:
-    ctx.obj = AppContext(db=db, policy_path=policy, server=server, token=token)
+    # A caller (a test's CliRunner) may hand in a context with its own clock.
+    clock = ctx.obj.clock if isinstance(ctx.obj, AppContext) else SYSTEM_CLOCK
+    ctx.obj = AppContext(
+        db=db, policy_path=policy, server=server, token=token, clock=clock
+    )
 
 
 def run_cli(args: list[str] | None = None) -> int:

@@ -15,8 +15,9 @@ from rich.table import Table
 
 from mgops.errors import ConfirmationRequired
 
-console = Console()
-err_console = Console(stderr=True)
+# Sentences are never hard-wrapped (scripts grep them); tables still fit the width.
+console = Console(soft_wrap=True)
+err_console = Console(stderr=True, soft_wrap=True)
 
 JsonOption = typer.Option(False, "--json", help="Print JSON instead of a table.")
 
