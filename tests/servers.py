@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import pwd
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -78,7 +79,12 @@ class PostgresServer:
 
     def stop(self, *, remove: bool = True) -> None:
         if self.process and self.process.poll() is None:
-            self.process.send_signal(2)  # SIGINT: fast shutdown
+            # Signal the postmaster itself: runuser does not pass signals on.
+            pid_file = self.data_dir / "postmaster.pid"
+            try:
+                os.kill(int(pid_file.read_text().split()[0]), signal.SIGINT)
+            except (OSError, ValueError, IndexError):
+                self.process.send_signal(signal.SIGINT)
             try:
                 self.process.wait(timeout=20)
             except subprocess.TimeoutExpired:
