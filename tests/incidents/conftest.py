@@ -28,6 +28,7 @@ def make_incident(desk: LocalDesk) -> Callable[..., IncidentView]:
             "severity": "P1",
             "impact": "Playback fails",
             "services": ["api-gateway"],
+            "page": False,
         }
         fields.update(overrides)
         return desk.declare(DeclareRequest(**fields))

@@ -19,6 +19,7 @@ from mgops.cli import alerts as alerts_cli
 from mgops.cli import db as db_cli
 from mgops.cli import incident as incident_cli
 from mgops.cli import oncall as oncall_cli
+from mgops.cli import page as page_cli
 from mgops.cli import person as person_cli
 from mgops.cli import policy as policy_cli
 from mgops.cli.context import AppContext
@@ -43,6 +44,8 @@ app.add_typer(access_cli.integration_app, name="integration")
 app.add_typer(policy_cli.app, name="policy")
 app.add_typer(db_cli.app, name="db")
 app.add_typer(oncall_cli.app, name="oncall")
+app.add_typer(page_cli.app, name="page")
+app.command("worker")(page_cli.worker)
 app.add_typer(person_cli.app, name="person")
 
 

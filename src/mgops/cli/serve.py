@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 
 import typer
 
@@ -15,6 +16,9 @@ def serve(
     host: str = typer.Option("127.0.0.1", "--host", envvar="MGOPS_HOST"),
     port: int = typer.Option(8080, "--port", envvar="MGOPS_PORT"),
     log_level: str = typer.Option("info", "--log-level", envvar="MGOPS_LOG_LEVEL"),
+    run_worker: bool = typer.Option(
+        True, "--worker/--no-worker", help="Run the timer and delivery loop here."
+    ),
     events_per_minute: int = typer.Option(
         120,
         "--events-per-minute",
@@ -53,11 +57,22 @@ def serve(
     app = create_app(
         store, policy, clock=app_ctx.clock, events_per_minute=events_per_minute
     )
-    uvicorn.run(
-        app,
-        host=host,
-        port=port,
-        log_config=None,
-        log_level=log_level,
-        access_log=False,
-    )
+    stop = threading.Event()
+    if run_worker:
+        from mgops.worker import make_worker
+
+        runner = make_worker(store, policy, app_ctx.clock, public_url=url)
+        threading.Thread(
+            target=runner.run, args=(stop,), name="mgops-worker", daemon=True
+        ).start()
+    try:
+        uvicorn.run(
+            app,
+            host=host,
+            port=port,
+            log_config=None,
+            log_level=log_level,
+            access_log=False,
+        )
+    finally:
+        stop.set()

@@ -94,7 +94,12 @@ class LocalDesk:
 
     def declare(self, req: DeclareRequest) -> IncidentView:
         with self.env() as env:
-            incident = core.declare_incident(env, **req.model_dump())
+            fields = req.model_dump(exclude={"page"})
+            incident = core.declare_incident(env, **fields)
+            if req.page:
+                from mgops.oncall.paging import page_for_incident
+
+                page_for_incident(env, incident)
             return self._view(env, incident.id)
 
     def list(

@@ -32,6 +32,7 @@ class DeclareRequest(Request):
     users_affected_pct: float | None = Field(None, ge=0, le=100)
     owner: str | None = Field(None, min_length=1, max_length=100)
     started_at: IsoDatetime | None = None
+    page: bool = Field(True, description="Page the on-call as the severity says.")
 
 
 class OwnerRequest(Request):

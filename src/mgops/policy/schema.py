@@ -226,11 +226,30 @@ class ContactMethod(Strict):
     address: str
 
 
+class NotifyStep(Strict):
+    """One step of a person's notification rule: which contact, how long after."""
+
+    contact: Literal["email", "slack", "phone", "sms", "webhook", "console"]
+    after_seconds: int = Field(default=0, ge=0, le=24 * 3600)
+
+
 class Person(Strict):
     name: str
     handle: Annotated[str, Field(pattern=_SLUG.pattern)]
     contacts: list[ContactMethod] = []
     roles: list[str] = []
+    notify: list[NotifyStep] = []
+
+
+class Window(Strict):
+    """Hours in which an escalation step may fire; outside them it waits."""
+
+    timezone: str
+    start: time
+    end: time
+    days: list[str] = list(WEEKDAYS)
+
+    _zone = field_validator("timezone")(_check_zone)
 
 
 class EscalationLevel(Strict):
@@ -243,7 +262,15 @@ class EscalationLevel(Strict):
         "manual"
     )
     after_minutes: int | None = Field(default=None, ge=1)
+    after_seconds: int | None = Field(default=None, ge=1)
     severities: list[str] = []
+    window: Window | None = None
+
+    def delay_seconds(self) -> int | None:
+        """The wait before this level fires (``after_seconds`` wins, for tests)."""
+        if self.after_seconds is not None:
+            return self.after_seconds
+        return self.after_minutes * 60 if self.after_minutes is not None else None
 
 
 class ExternalContact(Strict):

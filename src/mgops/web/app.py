@@ -19,7 +19,7 @@ from mgops.clock import SYSTEM_CLOCK, Clock
 from mgops.errors import MgopsError
 from mgops.policy.schema import Policy
 from mgops.store.db import Store
-from mgops.web.api import admin, alerts, incidents, intake
+from mgops.web.api import admin, alerts, incidents, intake, pages
 from mgops.web.metrics import REGISTRY, REQUESTS
 from mgops.web.state import AppState, RateLimiter
 
@@ -41,7 +41,13 @@ def create_app(
     app.state.mgops = AppState(
         store=store, policy=policy, clock=clock, limiter=RateLimiter(events_per_minute)
     )
-    for router in (incidents.router, alerts.router, admin.router, intake.router):
+    for router in (
+        incidents.router,
+        alerts.router,
+        admin.router,
+        intake.router,
+        pages.router,
+    ):
         app.include_router(router)
     _install_errors(app)
     _install_system_routes(app)
@@ -61,6 +67,8 @@ def _allowed_methods(app: FastAPI, path: str) -> list[str]:
             table.append(
                 (re.compile(f"^{pattern}$"), sorted(m.upper() for m in operations))
             )
+        # A literal path (``/pages/test``) wins over a template (``/pages/{id}``).
+        table.sort(key=lambda row: row[0].pattern.count("[^/]+"))
         app.state.allow_table = table
     return next((methods for regex, methods in table if regex.match(path)), [])
 

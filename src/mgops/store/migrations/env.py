@@ -5,6 +5,8 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Engine, create_engine
 
+import mgops.oncall.models
+import mgops.oncall.paging_models  # noqa: F401  (registers the paging tables)
 from mgops.store.models import Base
 
 config = context.config

@@ -1,0 +1,1 @@
+"""Notification channels and the outbox the worker delivers from."""

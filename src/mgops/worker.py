@@ -1,0 +1,97 @@
+"""The worker: one loop that fires due timers, reminds, and delivers the outbox.
+
+It runs inside ``mgops serve`` or alone as ``mgops worker``; several may run on
+one PostgreSQL store (rows are claimed with ``SKIP LOCKED``). Nothing it waits
+for lives in memory: killed and restarted, it finds every overdue deadline in
+the store and fires it once.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from dataclasses import dataclass, field
+
+from mgops.clock import SYSTEM_CLOCK, Clock
+from mgops.notify.channels import Channels, build_channels
+from mgops.notify.links import LinkSigner, server_secret
+from mgops.notify.outbox import deliver_due
+from mgops.oncall.timers import fire_due, remind_overdue_updates
+from mgops.policy.schema import Policy
+from mgops.store.db import Store
+
+logger = logging.getLogger("mgops.worker")
+
+
+def channels_from_env() -> Channels:
+    return build_channels(
+        smtp_url=os.environ.get("MGOPS_SMTP_URL"),
+        smtp_from=os.environ.get("MGOPS_SMTP_FROM", "mgops@localhost"),
+        webhook_secret=os.environ.get("MGOPS_WEBHOOK_SECRET"),
+    )
+
+
+@dataclass
+class TickReport:
+    fired: int = 0
+    reminded: int = 0
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+    lateness: list[float] = field(default_factory=list)
+
+
+@dataclass
+class Worker:
+    store: Store
+    policy: Policy
+    clock: Clock = SYSTEM_CLOCK
+    channels: Channels = field(default_factory=channels_from_env)
+    links: LinkSigner | None = None
+
+    def _link(self, page_id: int) -> str | None:
+        return self.links.ack_url(page_id) if self.links else None
+
+    def tick(self) -> TickReport:
+        fired = fire_due(self.store, self.policy, self.clock, link=self._link)
+        reminded = remind_overdue_updates(self.store, self.policy, self.clock)
+        delivered = deliver_due(
+            self.store, self.channels, self.clock, ack_url=self._link
+        )
+        return TickReport(
+            fired=fired.fired,
+            reminded=reminded,
+            sent=delivered.sent,
+            retried=delivered.retried,
+            failed=delivered.failed,
+            lateness=fired.lateness or [],
+        )
+
+    def run(self, stop: threading.Event, interval: float = 1.0) -> None:
+        logger.info("worker started", extra={"interval": interval})
+        while not stop.is_set():
+            try:
+                report = self.tick()
+                if report.fired or report.sent or report.failed or report.reminded:
+                    logger.info("worker tick", extra=vars(report) | {"lateness": None})
+            except Exception:
+                logger.exception("worker tick failed")
+            stop.wait(interval)
+        logger.info("worker stopped")
+
+
+def make_worker(
+    store: Store,
+    policy: Policy,
+    clock: Clock = SYSTEM_CLOCK,
+    public_url: str | None = None,
+) -> Worker:
+    base = os.environ.get("MGOPS_PUBLIC_URL") or public_url
+    return Worker(
+        store,
+        policy,
+        clock,
+        channels_from_env(),
+        LinkSigner(server_secret(store), base),
+    )
