@@ -191,7 +191,7 @@ def send_test_page(
             ctx,
             lambda env: test_page(env, person),
             "POST",
-            "/api/v1/pages/test",
+            "/api/v1/paging/test",
             TestPageRequest(person=person),
         )
     )

@@ -67,7 +67,7 @@ def escalate(
         return core.escalate(env, incident_id, body.level)
 
 
-@router.post("/api/v1/pages/test", status_code=201, response_model=PageView)
+@router.post("/api/v1/paging/test", status_code=201, response_model=PageView)
 def test_page(body: TestPageRequest, state: State, who: Responder) -> PageView:
     with state.store.session() as session:
         env = DeskEnv(session, state.policy, state.clock, who.name)
