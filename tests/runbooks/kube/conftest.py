@@ -1,0 +1,110 @@
+"""Fixtures for the service runbooks: a fake cluster, a client bound to it, a scope.
+
+Every client here is built from a kubeconfig the test writes, pointing at the
+fake on 127.0.0.1; nothing reads ``~/.kube/config`` or in-cluster settings.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from mgops.clock import SYSTEM_CLOCK
+from mgops.policy import Policy, default_policy
+from mgops.runbooks.kube.client import KubeClient, KubeTarget
+from mgops.runbooks.kube.restart import WatchOptions
+from mgops.runbooks.kube.scope import Scope
+from mgops.store.db import Store
+from tests.runbooks.kube.fakeapi import FakeCluster
+
+
+@pytest.fixture(autouse=True)
+def _no_ambient_kubeconfig(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No test may reach a real cluster through the environment."""
+    monkeypatch.delenv("KUBECONFIG", raising=False)
+    monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+
+
+@pytest.fixture
+def cluster() -> Iterator[FakeCluster]:
+    fake = FakeCluster.start(tick=0.02)
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def kubeconfig(cluster: FakeCluster, tmp_path: Path) -> Path:
+    return cluster.write_kubeconfig(tmp_path / "kubeconfig")
+
+
+@pytest.fixture
+def kube(kubeconfig: Path) -> Iterator[KubeClient]:
+    client = KubeClient.connect(KubeTarget(kubeconfig=str(kubeconfig)))
+    yield client
+    client.close()
+
+
+class _Health(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        code = 200 if self.path.startswith("/health") else 503
+        body = b'{"status": "ok"}' if code == 200 else b'{"status": "down"}'
+        self.send_response(code)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture(scope="session")
+def health_base() -> Iterator[str]:
+    """A loopback server: /health/* answers 200, anything else 503."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Health)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def make_policy(health_base: str) -> Callable[..., Policy]:
+    """The default policy with loopback health URLs (``broken`` ones answer 503)."""
+
+    def make(broken: tuple[str, ...] = ()) -> Policy:
+        base = default_policy()
+        services = [
+            svc.model_copy(
+                update={
+                    "health_url": f"{health_base}/{'down' if svc.name in broken else 'health'}/{svc.name}"
+                }
+            )
+            for svc in base.services
+        ]
+        return base.model_copy(update={"services": services})
+
+    return make
+
+
+@pytest.fixture
+def scope(kube: KubeClient, store: Store, make_policy: Callable[..., Policy]) -> Scope:
+    return Scope(client=kube, store=store, policy=make_policy(), clock=SYSTEM_CLOCK)
+
+
+@pytest.fixture
+def http() -> Iterator[httpx.Client]:
+    with httpx.Client(timeout=2.0) as client:
+        yield client
+
+
+@pytest.fixture
+def watch(http: httpx.Client) -> WatchOptions:
+    return WatchOptions(timeout=20.0, interval=0.05, http=http)
