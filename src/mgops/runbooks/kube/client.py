@@ -87,19 +87,21 @@ class KubeClient:
         configuration = k8s.Configuration()
         try:
             if target.in_cluster:
-                k8s_config.load_incluster_config(client_configuration=configuration)
+                k8s_config.load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
                 context = "in-cluster"
             else:
                 path = _kubeconfig_path(target.kubeconfig)
                 context = target.context or _current_context(path)
-                k8s_config.load_kube_config(
+                k8s_config.load_kube_config(  # type: ignore[no-untyped-call]
                     config_file=str(path),
                     context=context,
                     client_configuration=configuration,
                     persist_config=False,
                 )
         except ConfigException as exc:
-            raise InputError(f"The Kubernetes configuration is not usable: {exc}.") from None
+            raise InputError(
+                f"The Kubernetes configuration is not usable: {exc}."
+            ) from None
         # Retries are ours (reads only, see _call); urllib3's would retry writes too.
         configuration.retries = 0
         return cls(k8s.ApiClient(configuration), context=context)
@@ -109,7 +111,14 @@ class KubeClient:
 
     # -- the boundary -----------------------------------------------------------------
 
-    def _call(self, what: str, fn: Callable[..., Any], *args: Any, read: bool = False, **kwargs: Any) -> Any:
+    def _call(
+        self,
+        what: str,
+        fn: Callable[..., Any],
+        *args: Any,
+        read: bool = False,
+        **kwargs: Any,
+    ) -> Any:
         from kubernetes.client.exceptions import ApiException
         from urllib3.exceptions import HTTPError
 
@@ -134,24 +143,50 @@ class KubeClient:
             return response  # pragma: no cover - every caller reads raw JSON
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _json(self, what: str, fn: Callable[..., Any], *args: Any, read: bool = False, **kwargs: Any) -> Any:
+    def _json(
+        self,
+        what: str,
+        fn: Callable[..., Any],
+        *args: Any,
+        read: bool = False,
+        **kwargs: Any,
+    ) -> Obj:
         response = self._call(what, fn, *args, read=read, **kwargs)
         data = response.data
         try:
-            return json.loads(data) if data else {}
+            body = json.loads(data) if data else {}
         except ValueError:
-            raise TargetError(f"The Kubernetes API sent something that is not JSON while trying to {what}.") from None
+            raise TargetError(
+                f"The Kubernetes API sent something that is not JSON while trying to {what}."
+            ) from None
+        if not isinstance(body, dict):
+            raise TargetError(
+                f"The Kubernetes API sent a non-object while trying to {what}."
+            )
+        return body
 
     # -- deployments and replica sets ------------------------------------------------
 
     def get_deployment(self, namespace: str, name: str) -> Obj:
-        return self._json(f"read deployment {namespace}/{name}", self.apps.read_namespaced_deployment, name, namespace, read=True)  # type: ignore[no-any-return]
+        return self._json(
+            f"read deployment {namespace}/{name}",
+            self.apps.read_namespaced_deployment,
+            name,
+            namespace,
+            read=True,
+        )
 
     def list_deployments(self, namespace: str) -> list[Obj]:
-        return self._items(f"list deployments in {namespace}", self.apps.list_namespaced_deployment, namespace)
+        return self._items(
+            f"list deployments in {namespace}",
+            self.apps.list_namespaced_deployment,
+            namespace,
+        )
 
-    def patch_deployment(self, namespace: str, name: str, body: Any, *, content_type: str = MERGE) -> Obj:
-        return self._json(  # type: ignore[no-any-return]
+    def patch_deployment(
+        self, namespace: str, name: str, body: Any, *, content_type: str = MERGE
+    ) -> Obj:
+        return self._json(
             f"patch deployment {namespace}/{name}",
             self.apps.patch_namespaced_deployment,
             name,
@@ -161,7 +196,7 @@ class KubeClient:
         )
 
     def scale_deployment(self, namespace: str, name: str, replicas: int) -> Obj:
-        return self._json(  # type: ignore[no-any-return]
+        return self._json(
             f"scale deployment {namespace}/{name}",
             self.apps.patch_namespaced_deployment_scale,
             name,
@@ -181,10 +216,21 @@ class KubeClient:
     # -- pods ---------------------------------------------------------------------------
 
     def get_pod(self, namespace: str, name: str) -> Obj:
-        return self._json(f"read pod {namespace}/{name}", self.core.read_namespaced_pod, name, namespace, read=True)  # type: ignore[no-any-return]
+        return self._json(
+            f"read pod {namespace}/{name}",
+            self.core.read_namespaced_pod,
+            name,
+            namespace,
+            read=True,
+        )
 
     def list_pods(self, namespace: str, selector: str) -> list[Obj]:
-        return self._items(f"list pods in {namespace}", self.core.list_namespaced_pod, namespace, label_selector=selector)
+        return self._items(
+            f"list pods in {namespace}",
+            self.core.list_namespaced_pod,
+            namespace,
+            label_selector=selector,
+        )
 
     def evict_pod(self, namespace: str, name: str) -> None:
         body = {
@@ -193,7 +239,13 @@ class KubeClient:
             "metadata": {"name": name, "namespace": namespace},
         }
         try:
-            self._call(f"evict pod {namespace}/{name}", self.core.create_namespaced_pod_eviction, name, namespace, body)
+            self._call(
+                f"evict pod {namespace}/{name}",
+                self.core.create_namespaced_pod_eviction,
+                name,
+                namespace,
+                body,
+            )
         except TargetError as exc:
             if exc.detail.get("status") == 429:
                 raise DisruptionBudgetBlocks(
@@ -205,9 +257,21 @@ class KubeClient:
             raise
 
     def delete_pod(self, namespace: str, name: str) -> None:
-        self._call(f"delete pod {namespace}/{name}", self.core.delete_namespaced_pod, name, namespace)
+        self._call(
+            f"delete pod {namespace}/{name}",
+            self.core.delete_namespaced_pod,
+            name,
+            namespace,
+        )
 
-    def pod_log(self, namespace: str, name: str, *, since_seconds: int | None = None, container: str | None = None) -> Iterator[str]:
+    def pod_log(
+        self,
+        namespace: str,
+        name: str,
+        *,
+        since_seconds: int | None = None,
+        container: str | None = None,
+    ) -> Iterator[str]:
         """The pod's log, line by line as the container wrote it."""
         kwargs: dict[str, Any] = {}
         if since_seconds is not None:
@@ -245,7 +309,7 @@ class KubeClient:
         )
 
     def patch_hpa(self, namespace: str, name: str, body: Obj) -> Obj:
-        return self._json(  # type: ignore[no-any-return]
+        return self._json(
             f"patch autoscaler {namespace}/{name}",
             self.autoscaling.patch_namespaced_horizontal_pod_autoscaler,
             name,
@@ -255,22 +319,41 @@ class KubeClient:
         )
 
     def list_events(self, namespace: str) -> list[Obj]:
-        return self._items(f"list events in {namespace}", self.core.list_namespaced_event, namespace)
+        return self._items(
+            f"list events in {namespace}", self.core.list_namespaced_event, namespace
+        )
 
     def get_configmap(self, namespace: str, name: str) -> Obj | None:
         try:
-            return self._json(f"read config map {namespace}/{name}", self.core.read_namespaced_config_map, name, namespace, read=True)  # type: ignore[no-any-return]
+            return self._json(
+                f"read config map {namespace}/{name}",
+                self.core.read_namespaced_config_map,
+                name,
+                namespace,
+                read=True,
+            )
         except NotFound:
             return None
 
     def create_configmap(self, namespace: str, body: Obj) -> Obj:
-        return self._json(f"create config map in {namespace}", self.core.create_namespaced_config_map, namespace, body)  # type: ignore[no-any-return]
+        return self._json(
+            f"create config map in {namespace}",
+            self.core.create_namespaced_config_map,
+            namespace,
+            body,
+        )
 
     def replace_configmap(self, namespace: str, name: str, body: Obj) -> Obj:
-        return self._json(f"replace config map {namespace}/{name}", self.core.replace_namespaced_config_map, name, namespace, body)  # type: ignore[no-any-return]
+        return self._json(
+            f"replace config map {namespace}/{name}",
+            self.core.replace_namespaced_config_map,
+            name,
+            namespace,
+            body,
+        )
 
     def get_external_secret(self, namespace: str, name: str) -> Obj:
-        return self._json(  # type: ignore[no-any-return]
+        return self._json(
             f"read external secret {namespace}/{name}",
             self.custom.get_namespaced_custom_object,
             "external-secrets.io",
@@ -282,7 +365,7 @@ class KubeClient:
         )
 
     def patch_external_secret(self, namespace: str, name: str, body: Obj) -> Obj:
-        return self._json(  # type: ignore[no-any-return]
+        return self._json(
             f"patch external secret {namespace}/{name}",
             self.custom.patch_namespaced_custom_object,
             "external-secrets.io",
@@ -294,7 +377,9 @@ class KubeClient:
             _content_type=MERGE,
         )
 
-    def _items(self, what: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> list[Obj]:
+    def _items(
+        self, what: str, fn: Callable[..., Any], *args: Any, **kwargs: Any
+    ) -> list[Obj]:
         body = self._json(what, fn, *args, read=True, **kwargs)
         return list(body.get("items") or [])
 
@@ -317,9 +402,13 @@ def _kubeconfig_path(explicit: str | None) -> Path:
 def _current_context(path: Path) -> str:
     from kubernetes import config as k8s_config
 
-    _, active = k8s_config.list_kube_config_contexts(config_file=str(path))
+    _, active = k8s_config.list_kube_config_contexts(  # type: ignore[no-untyped-call]
+        config_file=str(path)
+    )
     if not active:
-        raise InputError(f"The kubeconfig {path} has no current context: pass --context.")
+        raise InputError(
+            f"The kubeconfig {path} has no current context: pass --context."
+        )
     return str(active["name"])
 
 
@@ -333,13 +422,23 @@ def _translate(what: str, status: int | None, body: str | None) -> MgopsError:
     message = f"Kubernetes refused to {what}{said}."
     detail = {"status": status, "reason_text": reason}
     if status == 404:
-        return NotFound(f"Kubernetes has no such object while trying to {what}{said}.", detail=detail)
+        return NotFound(
+            f"Kubernetes has no such object while trying to {what}{said}.",
+            detail=detail,
+        )
     if status == 409:
-        return Conflict(message + " Someone changed it meanwhile; run the command again.", detail=detail)
+        return Conflict(
+            message + " Someone changed it meanwhile; run the command again.",
+            detail=detail,
+        )
     if status == 401:
-        return Unauthorized(message + " Check the kubeconfig's credentials.", detail=detail)
+        return Unauthorized(
+            message + " Check the kubeconfig's credentials.", detail=detail
+        )
     if status == 403:
         return Forbidden(message + " The account lacks permission.", detail=detail)
     if status in (400, 422):
         return InputError(message, detail=detail)
-    return TargetError(f"Kubernetes failed to {what} (HTTP {status}){said}.", detail=detail)
+    return TargetError(
+        f"Kubernetes failed to {what} (HTTP {status}){said}.", detail=detail
+    )

@@ -27,7 +27,15 @@ import httpx
 from sqlalchemy import select
 
 from mgops.audit import audited
-from mgops.errors import ActionRefused, ActionTimeout, Conflict, InputError, NotFound, TargetError
+from mgops.errors import (
+    ActionRefused,
+    ActionTimeout,
+    Conflict,
+    InputError,
+    NotFound,
+    TargetError,
+)
+from mgops.policy.schema import Service
 from mgops.runbooks.kube.client import Obj
 from mgops.runbooks.kube.rollout import (
     ProgressCallback,
@@ -40,7 +48,7 @@ from mgops.runbooks.kube.scope import (
     RESTARTED_AT,
     Scope,
     alive,
-    annotations,
+    annotations_of,
     pod_is_ready,
     pods_of,
     selector_of,
@@ -83,7 +91,9 @@ def refuse_if_paused(deployment: Obj, action: str) -> None:
     )
 
 
-def finish_rollout(scope: Scope, deployment: str, health_url: str | None, watch: WatchOptions) -> dict[str, Any]:
+def finish_rollout(
+    scope: Scope, deployment: str, health_url: str | None, watch: WatchOptions
+) -> dict[str, Any]:
     """Watch the rollout, then ask the health URL; raise when either fails."""
     watch.step("watching the rollout")
     progress = watch_rollout(
@@ -124,15 +134,13 @@ def rolling_restart(
     incident_id: int | None = None,
     dry_run: bool = False,
     watch: WatchOptions = WatchOptions(),
-    extra_annotations: dict[str, str] | None = None,
-    kind: str = "service.restart",
 ) -> dict[str, Any]:
     service = scope.service(name)
     stamp = scope.clock.now().strftime("%Y-%m-%dT%H:%M:%SZ")
     params = {"mode": "rolling", "restartedAt": stamp, "namespace": scope.namespace}
     with audited(
         scope.store,
-        kind=kind,
+        kind="service.restart",
         target=scope.target(service.deployment),
         params=params,
         incident_id=incident_id,
@@ -146,27 +154,38 @@ def rolling_restart(
             "deployment": service.deployment,
             "namespace": scope.namespace,
             "mode": "rolling",
-            "patch": restart_patch(stamp, extra_annotations),
+            "patch": restart_patch(stamp),
             "dry_run": dry_run,
         }
         if dry_run:
             action.result.update(result)
             return result
-
-        patched = scope.client.patch_deployment(
-            scope.namespace, service.deployment, restart_patch(stamp, extra_annotations)
-        )
-        marks = patched["spec"]["template"].get("metadata", {}).get("annotations") or {}
-        if marks.get(RESTARTED_AT) != stamp:
-            raise TargetError(
-                f"The restart annotation did not stick on {service.deployment}; the "
-                "cluster shows a different template. Nothing will roll out."
-            )
-        result["generation"] = patched["metadata"].get("generation")
-
-        result.update(finish_rollout(scope, service.deployment, service.health_url, watch))
+        result.update(restart_and_watch(scope, service, stamp, watch))
         action.result.update(result)
         return result
+
+
+def restart_and_watch(
+    scope: Scope,
+    service: Service,
+    stamp: str,
+    watch: WatchOptions,
+    extra_annotations: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """Patch the template's restart annotation, check it stuck, follow the rollout."""
+    watch.step(f"restarting {service.deployment}")
+    patched = scope.client.patch_deployment(
+        scope.namespace, service.deployment, restart_patch(stamp, extra_annotations)
+    )
+    marks = patched["spec"]["template"].get("metadata", {}).get("annotations") or {}
+    if marks.get(RESTARTED_AT) != stamp:
+        raise TargetError(
+            f"The restart annotation did not stick on {service.deployment}; the "
+            "cluster shows a different template. Nothing will roll out."
+        )
+    result = {"generation": patched["metadata"].get("generation")}
+    result.update(finish_rollout(scope, service.deployment, service.health_url, watch))
+    return result
 
 
 # -- hard restart -------------------------------------------------------------------
@@ -183,7 +202,11 @@ def hard_restart(
     service = scope.service(name)
     deployment = scope.deployment(service)
     original = int(deployment.get("spec", {}).get("replicas", 1))
-    params = {"mode": "hard", "original_replicas": original, "namespace": scope.namespace}
+    params = {
+        "mode": "hard",
+        "original_replicas": original,
+        "namespace": scope.namespace,
+    }
     with audited(
         scope.store,
         kind=HARD_KIND,
@@ -194,7 +217,7 @@ def hard_restart(
         clock=scope.clock,
     ) as action:
         refuse_if_paused(deployment, "hard restart")
-        recorded = annotations(deployment).get(HARD_MARK)
+        recorded = annotations_of(deployment).get(HARD_MARK)
         if recorded is not None:
             raise ActionRefused(
                 f"An interrupted hard restart of {service.deployment} is recorded on the "
@@ -227,8 +250,10 @@ def hard_restart(
             service.deployment,
             {"metadata": {"annotations": {HARD_MARK: str(original)}}},
         )
-        if annotations(marked).get(HARD_MARK) != str(original):
-            raise TargetError(f"The original count did not stick on {service.deployment}; nothing was scaled.")
+        if annotations_of(marked).get(HARD_MARK) != str(original):
+            raise TargetError(
+                f"The original count did not stick on {service.deployment}; nothing was scaled."
+            )
 
         watch.step("scaling to 0")
         scaled = scope.client.scale_deployment(scope.namespace, service.deployment, 0)
@@ -237,7 +262,9 @@ def hard_restart(
         watch.step("scaled to 0; waiting until no pod remains")
         _wait_no_pods(scope, marked, watch)
 
-        result.update(_scale_back(scope, service.deployment, original, service.health_url, watch))
+        result.update(
+            _scale_back(scope, service.deployment, original, service.health_url, watch)
+        )
         action.result.update(result)
         return result
 
@@ -253,21 +280,30 @@ def resume_hard_restart(
     service = scope.service(name)
     target = scope.target(service.deployment)
     deployment = scope.deployment(service)
-    on_deployment = annotations(deployment).get(HARD_MARK)
+    on_deployment = annotations_of(deployment).get(HARD_MARK)
     in_store = recorded_original(scope, target)
     if on_deployment is None and in_store is None:
         raise NotFound(
             f"No interrupted hard restart of {service.deployment} is recorded, neither "
             "on the deployment nor in the store; nothing to resume."
         )
-    if on_deployment is not None and in_store is not None and int(on_deployment) != in_store:
+    if (
+        on_deployment is not None
+        and in_store is not None
+        and int(on_deployment) != in_store
+    ):
         raise Conflict(
             f"The deployment says the original count was {on_deployment}, the store says "
             f"{in_store}. Decide which is right and scale with `mgops service scale`."
         )
     original = int(on_deployment) if on_deployment is not None else int(in_store or 0)
     current = int(deployment.get("spec", {}).get("replicas", 0))
-    params = {"mode": "hard", "resume": True, "original_replicas": original, "namespace": scope.namespace}
+    params = {
+        "mode": "hard",
+        "resume": True,
+        "original_replicas": original,
+        "namespace": scope.namespace,
+    }
     with audited(
         scope.store,
         kind=HARD_KIND,
@@ -285,7 +321,11 @@ def resume_hard_restart(
             "resumed": True,
             "original_replicas": original,
             "replicas_found": current,
-            "recorded_on": [w for w, v in (("deployment", on_deployment), ("store", in_store)) if v is not None],
+            "recorded_on": [
+                w
+                for w, v in (("deployment", on_deployment), ("store", in_store))
+                if v is not None
+            ],
             "dry_run": dry_run,
         }
         if dry_run:
@@ -294,7 +334,9 @@ def resume_hard_restart(
         if current == 0:
             watch.step("waiting until no pod remains")
             _wait_no_pods(scope, deployment, watch)
-        result.update(_scale_back(scope, service.deployment, original, service.health_url, watch))
+        result.update(
+            _scale_back(scope, service.deployment, original, service.health_url, watch)
+        )
         action.result.update(result)
         return result
 
@@ -304,7 +346,11 @@ def recorded_original(scope: Scope, target: str) -> int | None:
     with scope.store.session() as session:
         rows = session.scalars(
             select(Action)
-            .where(Action.kind == HARD_KIND, Action.target == target, Action.dry_run.is_(False))
+            .where(
+                Action.kind == HARD_KIND,
+                Action.target == target,
+                Action.dry_run.is_(False),
+            )
             .order_by(Action.id.desc())
         )
         for row in rows:
@@ -333,17 +379,33 @@ def _wait_no_pods(scope: Scope, deployment: Obj, watch: WatchOptions) -> None:
         scope.clock.sleep(watch.interval)
 
 
-def _scale_back(scope: Scope, deployment: str, original: int, health_url: str | None, watch: WatchOptions) -> dict[str, Any]:
+def _scale_back(
+    scope: Scope,
+    deployment: str,
+    original: int,
+    health_url: str | None,
+    watch: WatchOptions,
+) -> dict[str, Any]:
     watch.step(f"scaling back to {original}")
     # One patch: the count comes back and the marker goes, or neither happens.
     restored = scope.client.patch_deployment(
         scope.namespace,
         deployment,
-        {"metadata": {"annotations": {HARD_MARK: None}}, "spec": {"replicas": original}},
+        {
+            "metadata": {"annotations": {HARD_MARK: None}},
+            "spec": {"replicas": original},
+        },
     )
-    if int(restored["spec"].get("replicas", -1)) != original or HARD_MARK in annotations(restored):
-        raise TargetError(f"{deployment} did not take replicas={original}; run with --resume again.")
-    return {"restored_replicas": original, **finish_rollout(scope, deployment, health_url, watch)}
+    if int(
+        restored["spec"].get("replicas", -1)
+    ) != original or HARD_MARK in annotations_of(restored):
+        raise TargetError(
+            f"{deployment} did not take replicas={original}; run with --resume again."
+        )
+    return {
+        "restored_replicas": original,
+        **finish_rollout(scope, deployment, health_url, watch),
+    }
 
 
 # -- one pod ---------------------------------------------------------------------------
@@ -373,10 +435,20 @@ def restart_pod(
         deployment = scope.deployment(service)
         pod = scope.client.get_pod(scope.namespace, pod_name)
         if not _pod_matches(pod, deployment):
-            raise InputError(f"Pod {pod_name} does not belong to {service.deployment} (its labels do not match {selector_of(deployment)}).")
-        before = {p["metadata"]["name"] for p in pods_of(scope.client, scope.namespace, deployment)}
+            raise InputError(
+                f"Pod {pod_name} does not belong to {service.deployment} (its labels do not match {selector_of(deployment)})."
+            )
+        before = {
+            p["metadata"]["name"]
+            for p in pods_of(scope.client, scope.namespace, deployment)
+        }
         how = "delete" if force else "evict"
-        result: dict[str, Any] = {"service": name, "pod": pod_name, "method": how, "dry_run": dry_run}
+        result: dict[str, Any] = {
+            "service": name,
+            "pod": pod_name,
+            "method": how,
+            "dry_run": dry_run,
+        }
         if dry_run:
             action.result.update(result)
             return result
@@ -385,8 +457,12 @@ def restart_pod(
             scope.client.delete_pod(scope.namespace, pod_name)
         else:
             scope.client.evict_pod(scope.namespace, pod_name)
-        watch.step(f"{pod_name} {'deleted' if force else 'evicted'}; waiting for its replacement")
-        result["replacement"] = _wait_replacement(scope, deployment, pod_name, before, watch)
+        watch.step(
+            f"{pod_name} {'deleted' if force else 'evicted'}; waiting for its replacement"
+        )
+        result["replacement"] = _wait_replacement(
+            scope, deployment, pod_name, before, watch
+        )
         action.result.update(result)
         return result
 
@@ -397,7 +473,9 @@ def _pod_matches(pod: Obj, deployment: Obj) -> bool:
     return all(labels.get(k) == v for k, v in wanted.items())
 
 
-def _wait_replacement(scope: Scope, deployment: Obj, old: str, before: set[str], watch: WatchOptions) -> str:
+def _wait_replacement(
+    scope: Scope, deployment: Obj, old: str, before: set[str], watch: WatchOptions
+) -> str:
     started = scope.clock.now()
     while True:
         pods = pods_of(scope.client, scope.namespace, deployment)
@@ -405,11 +483,16 @@ def _wait_replacement(scope: Scope, deployment: Obj, old: str, before: set[str],
         ready = [p["metadata"]["name"] for p in fresh if pod_is_ready(p)]
         old_alive = any(p["metadata"]["name"] == old for p in alive(pods))
         if ready and not old_alive:
-            return ready[0]
+            return str(ready[0])
         stuck = stuck_pods(fresh, None)
         if stuck:
             listed = ", ".join(f"{p['pod']} ({p['reason']})" for p in stuck)
-            raise RolloutFailed(f"The replacement for {old} cannot start: {listed}.", detail={"stuck_pods": stuck})
+            raise RolloutFailed(
+                f"The replacement for {old} cannot start: {listed}.",
+                detail={"stuck_pods": stuck},
+            )
         if (scope.clock.now() - started).total_seconds() >= watch.timeout:
-            raise ActionTimeout(f"No Ready replacement for {old} within {watch.timeout:.0f}s.")
+            raise ActionTimeout(
+                f"No Ready replacement for {old} within {watch.timeout:.0f}s."
+            )
         scope.clock.sleep(watch.interval)

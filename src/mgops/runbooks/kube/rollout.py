@@ -86,11 +86,23 @@ def rollout_state(deployment: Obj) -> RolloutProgress:
     updated = int(status.get("updatedReplicas", 0))
     available = int(status.get("availableReplicas", 0))
     total = int(status.get("replicas", 0))
-    counts = {"desired": desired, "updated": updated, "available": available, "total": total}
+    counts: dict[str, int] = {
+        "desired": desired,
+        "updated": updated,
+        "available": available,
+        "replicas": total,
+    }
+
+    def progress(done: bool, message: str) -> RolloutProgress:
+        return RolloutProgress(name, done, message, desired, updated, available, total)
+
     if int(status.get("observedGeneration", 0)) < int(meta.get("generation", 0)):
-        return RolloutProgress(name, False, "waiting for the controller to see the new spec", **counts)
+        return progress(False, "waiting for the controller to see the new spec")
     for cond in status.get("conditions") or []:
-        if cond.get("type") == "Progressing" and cond.get("reason") == "ProgressDeadlineExceeded":
+        if (
+            cond.get("type") == "Progressing"
+            and cond.get("reason") == "ProgressDeadlineExceeded"
+        ):
             raise RolloutFailed(
                 f"Deployment {name} exceeded its progress deadline: {cond.get('message', '')} "
                 f"({updated} of {desired} replicas updated, {available} available).",
@@ -103,8 +115,8 @@ def rollout_state(deployment: Obj) -> RolloutProgress:
     elif available < updated:
         message = f"{available} of {updated} updated replicas available"
     else:
-        return RolloutProgress(name, True, "successfully rolled out", **counts)
-    return RolloutProgress(name, False, message, **counts)
+        return progress(True, "successfully rolled out")
+    return progress(False, message)
 
 
 def stuck_pods(pods: list[Obj], template_hash: str | None) -> list[dict[str, str]]:
@@ -146,10 +158,14 @@ def watch_rollout(
         deployment = client.get_deployment(namespace, name)
         state = rollout_state(deployment)
         if not state.done:
-            current = current_replicaset(replicasets_of(client, namespace, deployment), deployment)
+            current = current_replicaset(
+                replicasets_of(client, namespace, deployment), deployment
+            )
             if current is not None:
                 template = (current["metadata"].get("labels") or {}).get(TEMPLATE_HASH)
-                state.stuck_pods = stuck_pods(pods_of(client, namespace, deployment), template)
+                state.stuck_pods = stuck_pods(
+                    pods_of(client, namespace, deployment), template
+                )
         if on_progress and (last is None or state.as_dict() != last.as_dict()):
             on_progress(state)
         last = state

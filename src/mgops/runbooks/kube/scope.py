@@ -111,5 +111,5 @@ def hpa_for(client: KubeClient, namespace: str, deployment: str) -> Obj | None:
     return None
 
 
-def annotations(obj: Obj) -> dict[str, Any]:
+def annotations_of(obj: Obj) -> dict[str, Any]:
     return dict(obj.get("metadata", {}).get("annotations") or {})

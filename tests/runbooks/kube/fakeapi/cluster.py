@@ -92,7 +92,11 @@ class FakeCluster:
             "contexts": [
                 {
                     "name": context,
-                    "context": {"cluster": "fake", "user": "tester", "namespace": NAMESPACE},
+                    "context": {
+                        "cluster": "fake",
+                        "user": "tester",
+                        "namespace": NAMESPACE,
+                    },
                 }
             ],
             "current-context": context,
@@ -119,46 +123,89 @@ class FakeCluster:
         body = {
             "apiVersion": "apps/v1",
             "kind": "Deployment",
-            "metadata": {"name": name, "labels": labels, "annotations": annotations or {}},
+            "metadata": {
+                "name": name,
+                "labels": labels,
+                "annotations": annotations or {},
+            },
             "spec": {
                 "replicas": replicas,
                 "paused": paused,
                 "progressDeadlineSeconds": progress_deadline,
                 "selector": {"matchLabels": labels},
                 "strategy": {"type": "RollingUpdate"},
-                "template": {"metadata": {"labels": labels, "annotations": {"team": "media"}}, "spec": spec},
+                "template": {
+                    "metadata": {"labels": labels, "annotations": {"team": "media"}},
+                    "spec": spec,
+                },
             },
         }
         return self.store.create("apps", "deployments", namespace, body)
 
-    def add_hpa(self, target: str, *, low: int, high: int, name: str | None = None, namespace: str = NAMESPACE) -> Obj:
+    def add_hpa(
+        self,
+        target: str,
+        *,
+        low: int,
+        high: int,
+        name: str | None = None,
+        namespace: str = NAMESPACE,
+    ) -> Obj:
         body = {
             "apiVersion": "autoscaling/v2",
             "kind": "HorizontalPodAutoscaler",
             "metadata": {"name": name or target},
             "spec": {
-                "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": target},
+                "scaleTargetRef": {
+                    "apiVersion": "apps/v1",
+                    "kind": "Deployment",
+                    "name": target,
+                },
                 "minReplicas": low,
                 "maxReplicas": high,
-                "metrics": [{"type": "Resource", "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 70}}}],
+                "metrics": [
+                    {
+                        "type": "Resource",
+                        "resource": {
+                            "name": "cpu",
+                            "target": {"type": "Utilization", "averageUtilization": 70},
+                        },
+                    }
+                ],
             },
         }
-        return self.store.create("autoscaling", "horizontalpodautoscalers", namespace, body)
+        return self.store.create(
+            "autoscaling", "horizontalpodautoscalers", namespace, body
+        )
 
-    def add_pdb(self, target: str, *, min_available: int, namespace: str = NAMESPACE) -> Obj:
+    def add_pdb(
+        self, target: str, *, min_available: int, namespace: str = NAMESPACE
+    ) -> Obj:
         body = {
             "apiVersion": "policy/v1",
             "kind": "PodDisruptionBudget",
             "metadata": {"name": target},
-            "spec": {"minAvailable": min_available, "selector": {"matchLabels": {"app": target}}},
+            "spec": {
+                "minAvailable": min_available,
+                "selector": {"matchLabels": {"app": target}},
+            },
         }
         return self.store.create("policy", "poddisruptionbudgets", namespace, body)
 
-    def add_configmap(self, name: str, data: dict[str, str], namespace: str = NAMESPACE) -> Obj:
-        body = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name}, "data": data}
+    def add_configmap(
+        self, name: str, data: dict[str, str], namespace: str = NAMESPACE
+    ) -> Obj:
+        body = {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": name},
+            "data": data,
+        }
         return self.store.create("", "configmaps", namespace, body)
 
-    def add_external_secret(self, name: str, target: str, namespace: str = NAMESPACE) -> Obj:
+    def add_external_secret(
+        self, name: str, target: str, namespace: str = NAMESPACE
+    ) -> Obj:
         body = {
             "apiVersion": "external-secrets.io/v1beta1",
             "kind": "ExternalSecret",
@@ -170,7 +217,9 @@ class FakeCluster:
                 "dataFrom": [{"extract": {"key": name}}],
             },
         }
-        return self.store.create("external-secrets.io", "externalsecrets", namespace, body)
+        return self.store.create(
+            "external-secrets.io", "externalsecrets", namespace, body
+        )
 
     def set_fault(self, key: str, mode: str | None) -> None:
         self.faults[key] = mode
@@ -205,7 +254,9 @@ class FakeCluster:
         self.wait_for(lambda: self.rolled_out(name), timeout)
 
     def writes(self) -> list[Request]:
-        return [r for r in self.requests if r.method in ("POST", "PUT", "PATCH", "DELETE")]
+        return [
+            r for r in self.requests if r.method in ("POST", "PUT", "PATCH", "DELETE")
+        ]
 
     # -- behaviour the handler delegates ----------------------------------------
 
@@ -221,7 +272,9 @@ class FakeCluster:
             pod = self.store.get("", "pods", ns, name)
             if pod["metadata"].get("deletionTimestamp"):
                 return pod
-            marked = dict(pod, metadata=dict(pod["metadata"], deletionTimestamp=now_rfc3339()))
+            marked = dict(
+                pod, metadata=dict(pod["metadata"], deletionTimestamp=now_rfc3339())
+            )
             self.event(pod, "Killing", "Stopping container app")
             return self.store.commit("", "pods", ns, pod, marked, status=False)
 
@@ -233,9 +286,13 @@ class FakeCluster:
                 selector = pdb["spec"]["selector"].get("matchLabels", {})
                 if any(labels.get(k) != v for k, v in selector.items()):
                     continue
-                members = self.store.list("", "pods", ns, ",".join(f"{k}={v}" for k, v in selector.items()))
+                members = self.store.list(
+                    "", "pods", ns, ",".join(f"{k}={v}" for k, v in selector.items())
+                )
                 healthy = sum(1 for p in members if pod_ready(p))
-                if healthy - int(pdb["spec"].get("minAvailable", 0)) < 1 and pod_ready(pod):
+                if healthy - int(pdb["spec"].get("minAvailable", 0)) < 1 and pod_ready(
+                    pod
+                ):
                     raise ApiError(
                         429,
                         "TooManyRequests",
@@ -244,7 +301,9 @@ class FakeCluster:
             if not dry:
                 self.delete_object_by_name(ns, name)
 
-    def event(self, about: Obj, reason: str, message: str, *, warning: bool = False) -> None:
+    def event(
+        self, about: Obj, reason: str, message: str, *, warning: bool = False
+    ) -> None:
         meta = about["metadata"]
         stamp = now_rfc3339()
         body = {
@@ -282,6 +341,8 @@ class FakeCluster:
             lines = lines[-int(query["tailLines"]) :]
         stamped = query.get("timestamps") in ("true", "1")
         return "".join(
-            f"{t.strftime('%Y-%m-%dT%H:%M:%S.%f')}000Z {line}\n" if stamped else f"{line}\n"
+            f"{t.strftime('%Y-%m-%dT%H:%M:%S.%f')}000Z {line}\n"
+            if stamped
+            else f"{line}\n"
             for t, line in lines
         )

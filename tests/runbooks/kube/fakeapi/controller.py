@@ -23,7 +23,7 @@ import json
 import math
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from tests.runbooks.kube.fakeapi.objects import Obj, now_rfc3339
 
@@ -121,15 +121,22 @@ class Controller:
         ns, name = dep["metadata"]["namespace"], dep["metadata"]["name"]
         sets = self._replicasets_of(dep)
         want = template_hash(dep["spec"]["template"])
-        new = next((rs for rs in sets if template_hash(rs["spec"]["template"]) == want), None)
-        top = max((int(rs["metadata"]["annotations"].get(REVISION, "0")) for rs in sets), default=0)
+        new = next(
+            (rs for rs in sets if template_hash(rs["spec"]["template"]) == want), None
+        )
+        top = max(
+            (int(rs["metadata"]["annotations"].get(REVISION, "0")) for rs in sets),
+            default=0,
+        )
         if new is None:
             new = self._create_replicaset(dep, want, top + 1, sets)
             sets.append(new)
         elif int(new["metadata"]["annotations"].get(REVISION, "0")) < top:
             bumped = copy.deepcopy(new)
             bumped["metadata"]["annotations"][REVISION] = str(top + 1)
-            new = self.store.commit("apps", "replicasets", ns, new, bumped, status=False)
+            new = self.store.commit(
+                "apps", "replicasets", ns, new, bumped, status=False
+            )
             self._progressed(dep)
         revision = new["metadata"]["annotations"][REVISION]
         if dep["metadata"].setdefault("annotations", {}).get(REVISION) != revision:
@@ -137,12 +144,20 @@ class Controller:
             updated = copy.deepcopy(fresh)
             updated["metadata"].setdefault("annotations", {})[REVISION] = revision
             self.store.commit("apps", "deployments", ns, fresh, updated, status=False)
-        self._roll(dep, new, [rs for rs in sets if rs["metadata"]["name"] != new["metadata"]["name"]])
+        self._roll(
+            dep,
+            new,
+            [rs for rs in sets if rs["metadata"]["name"] != new["metadata"]["name"]],
+        )
 
-    def _create_replicaset(self, dep: Obj, hash_: str, revision: int, sets: list[Obj]) -> Obj:
+    def _create_replicaset(
+        self, dep: Obj, hash_: str, revision: int, sets: list[Obj]
+    ) -> Obj:
         ns, name = dep["metadata"]["namespace"], dep["metadata"]["name"]
         template = copy.deepcopy(dep["spec"]["template"])
-        template.setdefault("metadata", {}).setdefault("labels", {})["pod-template-hash"] = hash_
+        template.setdefault("metadata", {}).setdefault("labels", {})[
+            "pod-template-hash"
+        ] = hash_
         selector = copy.deepcopy(dep["spec"]["selector"])
         selector.setdefault("matchLabels", {})["pod-template-hash"] = hash_
         first = not any(rs["spec"].get("replicas") for rs in sets)
@@ -154,7 +169,9 @@ class Controller:
                 "labels": dict(template["metadata"]["labels"]),
                 "annotations": {
                     REVISION: str(revision),
-                    "deployment.kubernetes.io/desired-replicas": str(dep["spec"].get("replicas", 1)),
+                    "deployment.kubernetes.io/desired-replicas": str(
+                        dep["spec"].get("replicas", 1)
+                    ),
                 },
                 "ownerReferences": [_owner_ref(dep)],
             },
@@ -165,7 +182,11 @@ class Controller:
             },
         }
         created = self.store.create("apps", "replicasets", ns, rs)
-        self.cluster.event(dep, "ScalingReplicaSet", f"Scaled up replica set {rs['metadata']['name']} to {rs['spec']['replicas']}")
+        self.cluster.event(
+            dep,
+            "ScalingReplicaSet",
+            f"Scaled up replica set {rs['metadata']['name']} to {rs['spec']['replicas']}",
+        )
         self._progressed(dep)
         return created
 
@@ -177,10 +198,14 @@ class Controller:
         new_name = new["metadata"]["name"]
         new_spec = int(new["spec"].get("replicas", 0))
         old_spec = sum(int(rs["spec"].get("replicas", 0)) for rs in olds)
-        if new_spec > desired or not any(int(rs["spec"].get("replicas", 0)) for rs in olds):
+        if new_spec > desired or not any(
+            int(rs["spec"].get("replicas", 0)) for rs in olds
+        ):
             new_spec = desired
         else:
-            new_spec = min(desired, new_spec + max(0, desired + surge - new_spec - old_spec))
+            new_spec = min(
+                desired, new_spec + max(0, desired + surge - new_spec - old_spec)
+            )
         self._set_replicas(dep, new, new_spec)
         new_ready = sum(1 for p in pods.get(new_name, []) if pod_ready(p))
         budget = new_ready - (desired - unavailable)
@@ -204,11 +229,17 @@ class Controller:
         fresh = self.store.get("apps", "replicasets", ns, rs["metadata"]["name"])
         updated = copy.deepcopy(fresh)
         updated["spec"]["replicas"] = replicas
-        updated["metadata"]["annotations"]["deployment.kubernetes.io/desired-replicas"] = str(dep["spec"].get("replicas", 1))
+        updated["metadata"]["annotations"][
+            "deployment.kubernetes.io/desired-replicas"
+        ] = str(dep["spec"].get("replicas", 1))
         self.store.commit("apps", "replicasets", ns, fresh, updated, status=False)
         rs["spec"]["replicas"] = replicas
         verb = "up" if replicas > int(fresh["spec"].get("replicas", 0)) else "down"
-        self.cluster.event(dep, "ScalingReplicaSet", f"Scaled {verb} replica set {rs['metadata']['name']} to {replicas}")
+        self.cluster.event(
+            dep,
+            "ScalingReplicaSet",
+            f"Scaled {verb} replica set {rs['metadata']['name']} to {replicas}",
+        )
         self._progressed(dep)
 
     def _pods_by_rs(self, dep: Obj) -> dict[str, list[Obj]]:
@@ -220,15 +251,15 @@ class Controller:
         return out
 
     def _progressed(self, dep: Obj) -> None:
-        self.rollouts.setdefault(dep["metadata"]["uid"], RolloutClock()).last_progress = time.monotonic()
+        self.rollouts.setdefault(
+            dep["metadata"]["uid"], RolloutClock()
+        ).last_progress = time.monotonic()
 
     # -- replica sets and pods ----------------------------------------------------
 
     def _sync_replicaset(self, rs: Obj) -> None:
         ns = rs["metadata"]["namespace"]
-        mine = [
-            p for p in self.store.list("", "pods", ns) if _owned_by(p, rs)
-        ]
+        mine = [p for p in self.store.list("", "pods", ns) if _owned_by(p, rs)]
         alive = [p for p in mine if not p["metadata"].get("deletionTimestamp")]
         want = int(rs["spec"].get("replicas", 0))
         for _ in range(want - len(alive)):
@@ -248,7 +279,9 @@ class Controller:
             "observedGeneration": rs["metadata"]["generation"],
         }
         if rs.get("status") != status:
-            self.store.commit("apps", "replicasets", ns, rs, dict(rs, status=status), status=True)
+            self.store.commit(
+                "apps", "replicasets", ns, rs, dict(rs, status=status), status=True
+            )
 
     def _create_pod(self, rs: Obj) -> None:
         ns = rs["metadata"]["namespace"]
@@ -298,9 +331,16 @@ class Controller:
             return
         status = self._pod_status(pod, life)
         if status != pod.get("status"):
-            self.store.commit("", "pods", ns, pod, dict(pod, status=status), status=True)
+            self.store.commit(
+                "", "pods", ns, pod, dict(pod, status=status), status=True
+            )
             if life.fault is None and pod.get("status", {}).get("phase") == "Pending":
-                self.cluster.add_log(name, json.dumps({"severity": "INFO", "message": "server started", "pod": name}))
+                self.cluster.add_log(
+                    name,
+                    json.dumps(
+                        {"severity": "INFO", "message": "server started", "pod": name}
+                    ),
+                )
 
     def _pod_status(self, pod: Obj, life: PodLife) -> Obj:
         status = copy.deepcopy(pod.get("status", {}))
@@ -317,15 +357,34 @@ class Controller:
                 if life.ticks % 3 == 0:
                     life.restarts += 1
                 container["restartCount"] = life.restarts
-                container["state"] = {"waiting": {"reason": "CrashLoopBackOff", "message": "back-off restarting failed container"}}
-                container["lastState"] = {"terminated": {"exitCode": 1, "reason": "Error"}}
+                container["state"] = {
+                    "waiting": {
+                        "reason": "CrashLoopBackOff",
+                        "message": "back-off restarting failed container",
+                    }
+                }
+                container["lastState"] = {
+                    "terminated": {"exitCode": 1, "reason": "Error"}
+                }
                 if life.restarts == 1 and life.ticks % 3 == 0:
-                    self.cluster.event(pod, "BackOff", "Back-off restarting failed container", warning=True)
+                    self.cluster.event(
+                        pod,
+                        "BackOff",
+                        "Back-off restarting failed container",
+                        warning=True,
+                    )
             elif life.fault == "image-pull":
-                container["state"] = {"waiting": {"reason": "ImagePullBackOff", "message": f'Back-off pulling image "{container["image"]}"'}}
+                container["state"] = {
+                    "waiting": {
+                        "reason": "ImagePullBackOff",
+                        "message": f'Back-off pulling image "{container["image"]}"',
+                    }
+                }
             else:
                 container["started"] = True
-                container["state"] = {"running": {"startedAt": pod["metadata"]["creationTimestamp"]}}
+                container["state"] = {
+                    "running": {"startedAt": pod["metadata"]["creationTimestamp"]}
+                }
         return status
 
     # -- deployment status --------------------------------------------------------
@@ -337,10 +396,16 @@ class Controller:
         want = template_hash(dep["spec"]["template"])
         pods = self._pods_by_rs(dep)
         alive = {
-            rs["metadata"]["name"]: [p for p in pods.get(rs["metadata"]["name"], []) if not p["metadata"].get("deletionTimestamp")]
+            rs["metadata"]["name"]: [
+                p
+                for p in pods.get(rs["metadata"]["name"], [])
+                if not p["metadata"].get("deletionTimestamp")
+            ]
             for rs in sets
         }
-        new = next((rs for rs in sets if template_hash(rs["spec"]["template"]) == want), None)
+        new = next(
+            (rs for rs in sets if template_hash(rs["spec"]["template"]) == want), None
+        )
         updated = alive.get(new["metadata"]["name"], []) if new else []
         total = sum(len(v) for v in alive.values())
         ready = sum(1 for v in alive.values() for p in v if pod_ready(p))
@@ -350,18 +415,40 @@ class Controller:
         marker = f"{want}:{updated_ready}:{total}"
         if marker != clock.marker:
             clock.marker, clock.last_progress = marker, time.monotonic()
-        complete = updated_ready == desired and total == desired and len(updated) == desired
+        complete = (
+            updated_ready == desired and total == desired and len(updated) == desired
+        )
         deadline = float(dep["spec"].get("progressDeadlineSeconds", 600))
         if dep["spec"].get("paused"):
             progressing = ("Unknown", "DeploymentPaused", "Deployment is paused")
         elif complete:
-            progressing = ("True", "NewReplicaSetAvailable", f'ReplicaSet "{new["metadata"]["name"] if new else ""}" has successfully progressed.')
+            progressing = (
+                "True",
+                "NewReplicaSetAvailable",
+                f'ReplicaSet "{new["metadata"]["name"] if new else ""}" has successfully progressed.',
+            )
         elif time.monotonic() - clock.last_progress > deadline:
-            progressing = ("False", "ProgressDeadlineExceeded", f'ReplicaSet "{new["metadata"]["name"] if new else ""}" has timed out progressing.')
+            progressing = (
+                "False",
+                "ProgressDeadlineExceeded",
+                f'ReplicaSet "{new["metadata"]["name"] if new else ""}" has timed out progressing.',
+            )
         else:
-            progressing = ("True", "ReplicaSetUpdated", f'ReplicaSet "{new["metadata"]["name"] if new else ""}" is progressing.')
+            progressing = (
+                "True",
+                "ReplicaSetUpdated",
+                f'ReplicaSet "{new["metadata"]["name"] if new else ""}" is progressing.',
+            )
         minimum = desired - math.floor(desired * 0.25)
-        available = ("True", "MinimumReplicasAvailable", "Deployment has minimum availability.") if ready >= minimum else ("False", "MinimumReplicasUnavailable", "Deployment does not have minimum availability.")
+        available = (
+            ("True", "MinimumReplicasAvailable", "Deployment has minimum availability.")
+            if ready >= minimum
+            else (
+                "False",
+                "MinimumReplicasUnavailable",
+                "Deployment does not have minimum availability.",
+            )
+        )
         status = {
             "observedGeneration": old["metadata"]["generation"],
             "replicas": total,
@@ -369,10 +456,15 @@ class Controller:
             "readyReplicas": ready,
             "availableReplicas": ready,
             "unavailableReplicas": max(0, desired - ready),
-            "conditions": _conditions(old.get("status", {}).get("conditions") or [], {"Available": available, "Progressing": progressing}),
+            "conditions": _conditions(
+                old.get("status", {}).get("conditions") or [],
+                {"Available": available, "Progressing": progressing},
+            ),
         }
         if old.get("status") != status:
-            self.store.commit("apps", "deployments", ns, old, dict(old, status=status), status=True)
+            self.store.commit(
+                "apps", "deployments", ns, old, dict(old, status=status), status=True
+            )
 
     # -- autoscalers and external secrets ------------------------------------------
 
@@ -385,19 +477,31 @@ class Controller:
         key = hpa["metadata"]["uid"]
         load = self.hpa_load.setdefault(key, int(dep["spec"].get("replicas", 1)))
         load = self.cluster.hpa_load.get(hpa["metadata"]["name"], load)
-        low, high = int(hpa["spec"].get("minReplicas", 1)), int(hpa["spec"]["maxReplicas"])
+        low, high = (
+            int(hpa["spec"].get("minReplicas", 1)),
+            int(hpa["spec"]["maxReplicas"]),
+        )
         target = min(high, max(low, load))
         if int(dep["spec"].get("replicas", 1)) != target:
             updated = copy.deepcopy(dep)
             updated["spec"]["replicas"] = target
             self.store.commit("apps", "deployments", ns, dep, updated, status=False)
-            self.cluster.event(hpa, "SuccessfulRescale", f"New size: {target}; reason: within bounds")
+            self.cluster.event(
+                hpa, "SuccessfulRescale", f"New size: {target}; reason: within bounds"
+            )
         status = {
             "currentReplicas": int(dep.get("status", {}).get("replicas", 0)),
             "desiredReplicas": target,
         }
         if hpa.get("status") != status:
-            self.store.commit("autoscaling", "horizontalpodautoscalers", ns, hpa, dict(hpa, status=status), status=True)
+            self.store.commit(
+                "autoscaling",
+                "horizontalpodautoscalers",
+                ns,
+                hpa,
+                dict(hpa, status=status),
+                status=True,
+            )
 
     def _sync_external_secret(self, es: Obj) -> None:
         ns, uid = es["metadata"]["namespace"], es["metadata"]["uid"]
@@ -417,12 +521,21 @@ class Controller:
                     "type": "Ready",
                     "status": "True" if ok else "False",
                     "reason": "SecretSynced" if ok else "SecretSyncedError",
-                    "message": "Secret was synced" if ok else "could not get secret data from provider",
+                    "message": "Secret was synced"
+                    if ok
+                    else "could not get secret data from provider",
                     "lastTransitionTime": now_rfc3339(),
                 }
             ],
         }
-        self.store.commit("external-secrets.io", "externalsecrets", ns, es, dict(es, status=status), status=True)
+        self.store.commit(
+            "external-secrets.io",
+            "externalsecrets",
+            ns,
+            es,
+            dict(es, status=status),
+            status=True,
+        )
 
 
 def _conditions(old: list[Obj], wanted: dict[str, tuple[str, str, str]]) -> list[Obj]:
@@ -430,7 +543,11 @@ def _conditions(old: list[Obj], wanted: dict[str, tuple[str, str, str]]) -> list
     out = []
     for kind, (status, reason, message) in wanted.items():
         before = previous.get(kind)
-        if before and (before["status"], before["reason"], before["message"]) == (status, reason, message):
+        if before and (before["status"], before["reason"], before["message"]) == (
+            status,
+            reason,
+            message,
+        ):
             out.append(before)
             continue
         stamp = now_rfc3339()

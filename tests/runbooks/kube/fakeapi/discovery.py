@@ -235,7 +235,10 @@ def _hpa_cells(hpa: Obj) -> list[Any]:
 
 _COLUMNS: dict[str, tuple[list[str], Any]] = {
     "pods": (["Name", "Ready", "Status", "Restarts", "Age"], _pod_cells),
-    "deployments": (["Name", "Ready", "Up-to-date", "Available", "Age"], _deployment_cells),
+    "deployments": (
+        ["Name", "Ready", "Up-to-date", "Available", "Age"],
+        _deployment_cells,
+    ),
     "horizontalpodautoscalers": (
         ["Name", "Reference", "Targets", "MinPods", "MaxPods", "Replicas", "Age"],
         _hpa_cells,

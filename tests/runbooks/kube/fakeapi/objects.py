@@ -105,7 +105,9 @@ class ObjectStore:
                 raise ApiError(422, "Invalid", "metadata.name: Required value")
             key = (group, plural, ns, name)
             if key in self.objects:
-                raise ApiError(409, "AlreadyExists", f'{plural} "{name}" already exists')
+                raise ApiError(
+                    409, "AlreadyExists", f'{plural} "{name}" already exists'
+                )
             if ns:
                 meta["namespace"] = ns
             meta["uid"] = str(uuid.uuid4())
@@ -115,7 +117,9 @@ class ObjectStore:
             self._store(key, obj, "ADDED")
             return copy.deepcopy(obj)
 
-    def replace(self, group: str, plural: str, ns: str, obj: Obj, *, status: bool) -> Obj:
+    def replace(
+        self, group: str, plural: str, ns: str, obj: Obj, *, status: bool
+    ) -> Obj:
         """PUT: ``status`` chooses which half of the object the caller may change."""
         with self.lock:
             name = obj.get("metadata", {}).get("name", "")
@@ -353,7 +357,15 @@ def _parent(doc: Any, path: str) -> tuple[Any, str]:
     tokens = _tokens(path)
     if not tokens:
         raise ApiError(422, "Invalid", "cannot patch the whole document")
-    parent = _resolve(doc, "/" + "/".join(t.replace("~", "~0").replace("/", "~1") for t in tokens[:-1])) if len(tokens) > 1 else doc  # noqa: E501
+    parent = (
+        _resolve(
+            doc,
+            "/"
+            + "/".join(t.replace("~", "~0").replace("/", "~1") for t in tokens[:-1]),
+        )
+        if len(tokens) > 1
+        else doc
+    )
     return parent, tokens[-1]
 
 

@@ -76,7 +76,7 @@ class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: FakeServer
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: Any) -> None:
         pass
 
     def do_GET(self) -> None:
@@ -130,12 +130,16 @@ class Handler(BaseHTTPRequestHandler):
             group, version = ("", "v1") if parts[0] == "api" else (parts[1], parts[2])
             doc = discovery.resource_list(group, version)
             if doc is None:
-                raise ApiError(404, "NotFound", "the server could not find the requested resource")
+                raise ApiError(
+                    404, "NotFound", "the server could not find the requested resource"
+                )
             self._send(200, doc)
             return
         route = parse_route(req.path)
         if route is None:
-            raise ApiError(404, "NotFound", "the server could not find the requested resource")
+            raise ApiError(
+                404, "NotFound", "the server could not find the requested resource"
+            )
         if route.name is None:
             self._collection(req, route)
         elif route.sub is None:
@@ -180,7 +184,9 @@ class Handler(BaseHTTPRequestHandler):
             },
         )
 
-    def _watch(self, req: Request, route: Route, labels: str | None, fields: str | None) -> None:
+    def _watch(
+        self, req: Request, route: Route, labels: str | None, fields: str | None
+    ) -> None:
         res, store = route.resource, self.server.cluster.store
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
@@ -191,15 +197,18 @@ class Handler(BaseHTTPRequestHandler):
         since = req.query.get("resourceVersion") or "0"
         with store.lock:
             if since == "0":
-                items = store.list(res.group, res.plural, route.namespace, labels, fields)
+                items = store.list(
+                    res.group, res.plural, route.namespace, labels, fields
+                )
                 for obj in items:
                     self._chunk({"type": "ADDED", "object": obj})
                 since = str(store.rv)
             last = int(since)
         while time.monotonic() < deadline:
             with store.changed:
+                seen = last
                 store.changed.wait_for(
-                    lambda: store.rv > last or store.stopped or self.server.closing,
+                    lambda: store.rv > seen or store.stopped or self.server.closing,
                     timeout=0.5,
                 )
                 if store.stopped or self.server.closing:
@@ -225,13 +234,22 @@ class Handler(BaseHTTPRequestHandler):
     # -- single objects -------------------------------------------------------
 
     def _object(self, req: Request, route: Route) -> None:
-        res, store, cluster = route.resource, self.server.cluster.store, self.server.cluster
+        res, store, cluster = (
+            route.resource,
+            self.server.cluster.store,
+            self.server.cluster,
+        )
         ns, name = route.namespace or "", route.name or ""
         dry = bool(req.query.get("dryRun"))
         if req.method == "GET":
             obj = store.get(res.group, res.plural, ns, name)
             if self._wants_table():
-                self._send(200, discovery.as_table(res.plural, [obj], obj["metadata"]["resourceVersion"]))
+                self._send(
+                    200,
+                    discovery.as_table(
+                        res.plural, [obj], obj["metadata"]["resourceVersion"]
+                    ),
+                )
             else:
                 self._send(200, obj)
             return
@@ -239,7 +257,9 @@ class Handler(BaseHTTPRequestHandler):
             if dry:
                 self._send(200, req.body)
                 return
-            self._send(200, store.replace(res.group, res.plural, ns, req.body, status=False))
+            self._send(
+                200, store.replace(res.group, res.plural, ns, req.body, status=False)
+            )
             return
         if req.method == "PATCH":
             with store.lock:
@@ -248,10 +268,14 @@ class Handler(BaseHTTPRequestHandler):
                 if dry:
                     self._send(200, new)
                     return
-                self._send(200, store.commit(res.group, res.plural, ns, old, new, status=False))
+                self._send(
+                    200, store.commit(res.group, res.plural, ns, old, new, status=False)
+                )
             return
         if req.method == "DELETE":
-            grace = (req.body or {}).get("gracePeriodSeconds", req.query.get("gracePeriodSeconds"))
+            grace = (req.body or {}).get(
+                "gracePeriodSeconds", req.query.get("gracePeriodSeconds")
+            )
             self._send(200, cluster.delete_object(res, ns, name, grace=grace))
             return
         raise ApiError(405, "MethodNotAllowed", f"{req.method} is not allowed")
@@ -268,7 +292,16 @@ class Handler(BaseHTTPRequestHandler):
             self._send_text(200, text)
         elif sub == "eviction" and res.plural == "pods" and req.method == "POST":
             cluster.evict(ns, name, dry=bool(req.query.get("dryRun")))
-            self._send(201, {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201})
+            self._send(
+                201,
+                {
+                    "kind": "Status",
+                    "apiVersion": "v1",
+                    "metadata": {},
+                    "status": "Success",
+                    "code": 201,
+                },
+            )
         else:
             raise ApiError(404, "NotFound", f"no subresource {sub} on {res.plural}")
 
@@ -292,7 +325,9 @@ class Handler(BaseHTTPRequestHandler):
                 raise ApiError(405, "MethodNotAllowed", f"{req.method} on scale")
             replicas = int((new_scale.get("spec") or {}).get("replicas", 0))
             if replicas < 0:
-                raise ApiError(422, "Invalid", "spec.replicas: must be greater than or equal to 0")
+                raise ApiError(
+                    422, "Invalid", "spec.replicas: must be greater than or equal to 0"
+                )
             if req.query.get("dryRun"):
                 self._send(200, new_scale)
                 return
@@ -300,7 +335,9 @@ class Handler(BaseHTTPRequestHandler):
             saved = store.commit(res.group, res.plural, ns, obj, updated, status=False)
             self._send(200, scale_of(saved))
 
-    def _status(self, req: Request, res: discovery.Resource, ns: str, name: str) -> None:
+    def _status(
+        self, req: Request, res: discovery.Resource, ns: str, name: str
+    ) -> None:
         store = self.server.cluster.store
         with store.lock:
             obj = store.get(res.group, res.plural, ns, name)
@@ -308,7 +345,9 @@ class Handler(BaseHTTPRequestHandler):
                 self._send(200, obj)
                 return
             new = req.body if req.method == "PUT" else apply_patch(obj, req)
-            self._send(200, store.commit(res.group, res.plural, ns, obj, new, status=True))
+            self._send(
+                200, store.commit(res.group, res.plural, ns, obj, new, status=True)
+            )
 
     # -- responses ------------------------------------------------------------
 
@@ -345,7 +384,9 @@ def apply_patch(obj: Obj, req: Request) -> Obj:
         return merge_patch(obj, req.body)
     if kind == "application/strategic-merge-patch+json":
         return strategic_merge_patch(obj, req.body)
-    raise ApiError(415, "UnsupportedMediaType", f"the patch type {kind!r} is not supported")
+    raise ApiError(
+        415, "UnsupportedMediaType", f"the patch type {kind!r} is not supported"
+    )
 
 
 def scale_of(obj: Obj) -> Obj:
@@ -355,7 +396,13 @@ def scale_of(obj: Obj) -> Obj:
         "apiVersion": "autoscaling/v1",
         "metadata": {
             k: meta[k]
-            for k in ("name", "namespace", "uid", "resourceVersion", "creationTimestamp")
+            for k in (
+                "name",
+                "namespace",
+                "uid",
+                "resourceVersion",
+                "creationTimestamp",
+            )
             if k in meta
         },
         "spec": {"replicas": obj["spec"].get("replicas", 1)},
