@@ -22,6 +22,7 @@ from mgops.runbooks.kube.restart import WatchOptions
 from mgops.runbooks.kube.scope import Scope
 from mgops.store.db import Store
 from tests.runbooks.kube.fakeapi import FakeCluster
+from tests.runbooks.kube.promserver import PrometheusServer, start_prometheus
 
 
 @pytest.fixture(autouse=True)
@@ -108,3 +109,38 @@ def http() -> Iterator[httpx.Client]:
 @pytest.fixture
 def watch(http: httpx.Client) -> WatchOptions:
     return WatchOptions(timeout=20.0, interval=0.05, http=http)
+
+
+@pytest.fixture(scope="session")
+def prometheus() -> Iterator[PrometheusServer]:
+    """A real Prometheus (Debian package) scraping the tests' workload exporter."""
+    server = start_prometheus()
+    yield server
+    server.stop()
+
+
+# Namespaces of the session's workload: each test reads only its own.
+WORKLOAD = {
+    "cpu-high": ("content-service", 4, 0.6),
+    "cpu-low": ("content-service", 4, 0.3),
+    "watch-ok": ("search-service", 3, 0.4),
+    "watch-hot": ("search-service", 3, 0.9),
+}
+WINDOW = "5s"
+
+
+@pytest.fixture(scope="session")
+def workload(prometheus: PrometheusServer) -> PrometheusServer:
+    """Pods and traffic in Prometheus, settled: rates over WINDOW are accurate."""
+    from mgops.runbooks.kube.metrics import ServiceQueries
+
+    for namespace, (deployment, pods, cores) in WORKLOAD.items():
+        for i in range(pods):
+            pod = f"{deployment}-5d8f7c9b4-p{i}x"
+            prometheus.workload.set_pod_cpu(namespace, pod, cores)
+        prometheus.workload.set_traffic(namespace, deployment, 50.0, 0.01, 0.08)
+    for namespace, (deployment, pods, cores) in WORKLOAD.items():
+        queries = ServiceQueries(namespace, deployment, deployment, WINDOW)
+        prometheus.wait_for(queries.cpu_percent_by_pod(), count=pods)
+        prometheus.wait_for_value(queries.cpu_percent_by_pod(), cores * 100, tolerance=0.05)
+    return prometheus
