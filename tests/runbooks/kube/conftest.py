@@ -144,3 +144,41 @@ def workload(prometheus: PrometheusServer) -> PrometheusServer:
         prometheus.wait_for(queries.cpu_percent_by_pod(), count=pods)
         prometheus.wait_for_value(queries.cpu_percent_by_pod(), cores * 100, tolerance=0.05)
     return prometheus
+
+
+@pytest.fixture
+def make_incident(store: Store) -> Callable[..., int]:
+    """An open incident in the store; its id."""
+    from datetime import UTC, datetime
+
+    from mgops.store.models import Incident
+
+    def make(title: str = "API errors") -> int:
+        now = datetime.now(UTC)
+        with store.session() as session:
+            row = Incident(
+                title=title,
+                severity="P2",
+                phase="RESPOND",
+                declared_by="tester",
+                declared_at=now,
+                started_at=now,
+                phase_entered_at=now,
+                updated_at=now,
+                channel="inc-test",
+            )
+            session.add(row)
+            session.flush()
+            return int(row.id)
+
+    return make
+
+
+def actions(store: Store, kind: str | None = None) -> list[Any]:
+    """The audit rows, oldest first (optionally of one kind)."""
+    from mgops.store.models import Action
+
+    with store.session() as session:
+        rows = session.query(Action).order_by(Action.id).all()
+        session.expunge_all()
+    return [r for r in rows if kind is None or r.kind == kind]
