@@ -425,7 +425,8 @@ def _render_scale(result: dict[str, Any]) -> None:
         note = " (overridden by --force)" if guard.get("overridden") else ""
         console.print(
             f"CPU guard: projected {guard['projected_percent']}% at "
-            f"{guard['target_replicas']} replicas, limit {guard['limit_percent']:.0f}%{note}"
+            f"{guard['target_replicas']} replicas, "
+            f"limit {guard['limit_percent']:.0f}%{note}"
         )
     hpa = result.get("hpa")
     if hpa:
@@ -488,7 +489,7 @@ def config_apply(
             f"ConfigMap {result['configmap']} sha256 {result['sha256'][:12]}: "
             f"added {len(keys['added'])}, changed {len(keys['changed'])}, "
             f"removed {len(keys['removed'])} keys "
-            f"({', '.join(keys['added'] + keys['changed'] + keys['removed']) or 'none'})"
+            f"({', '.join(keys['added'] + keys['changed'] + keys['removed']) or '-'})"
         )
         if "verified_pods" in result:
             console.print(

@@ -6,6 +6,7 @@ fake on 127.0.0.1; nothing reads ``~/.kube/config`` or in-cluster settings.
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -84,15 +85,17 @@ def make_policy(health_base: str) -> Callable[..., Policy]:
         base = default_policy()
         services = [
             svc.model_copy(
-                update={
-                    "health_url": f"{health_base}/{'down' if svc.name in broken else 'health'}/{svc.name}"
-                }
+                update={"health_url": f"{health_base}/{_path(svc.name, broken)}"}
             )
             for svc in base.services
         ]
         return base.model_copy(update={"services": services})
 
     return make
+
+
+def _path(service: str, broken: tuple[str, ...]) -> str:
+    return f"{'down' if service in broken else 'health'}/{service}"
 
 
 @pytest.fixture
@@ -142,7 +145,9 @@ def workload(prometheus: PrometheusServer) -> PrometheusServer:
     for namespace, (deployment, pods, cores) in WORKLOAD.items():
         queries = ServiceQueries(namespace, deployment, deployment, WINDOW)
         prometheus.wait_for(queries.cpu_percent_by_pod(), count=pods)
-        prometheus.wait_for_value(queries.cpu_percent_by_pod(), cores * 100, tolerance=0.05)
+        prometheus.wait_for_value(
+            queries.cpu_percent_by_pod(), cores * 100, tolerance=0.05
+        )
     return prometheus
 
 
@@ -182,3 +187,47 @@ def actions(store: Store, kind: str | None = None) -> list[Any]:
         rows = session.query(Action).order_by(Action.id).all()
         session.expunge_all()
     return [r for r in rows if kind is None or r.kind == kind]
+
+
+class FlagServer:
+    """Serves ``flags``, then ``later`` once ``flip_after`` reads were made."""
+
+    def __init__(
+        self, flags: dict[str, Any], later: dict[str, Any], flip_after: int
+    ) -> None:
+        self.reads = 0
+        state = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                state.reads += 1
+                body = json.dumps(later if state.reads > flip_after else flags).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/internal/flags"
+
+
+@pytest.fixture
+def flag_server() -> Iterator[Any]:
+    servers = []
+
+    def make(
+        flags: dict[str, Any], later: dict[str, Any], flip_after: int
+    ) -> FlagServer:
+        server = FlagServer(flags, later, flip_after)
+        servers.append(server)
+        return server
+
+    yield make
+    for server in servers:
+        server.server.shutdown()
+        server.server.server_close()

@@ -64,7 +64,9 @@ class Workload:
         self.cpu: dict[tuple[str, str], tuple[_Rate, float]] = {}
         self.http: dict[tuple[str, str], _Traffic] = {}
 
-    def set_pod_cpu(self, namespace: str, pod: str, used: float, request: float = 1.0) -> None:
+    def set_pod_cpu(
+        self, namespace: str, pod: str, used: float, request: float = 1.0
+    ) -> None:
         """``used`` cores of ``request`` cores: 0.6 of 1.0 is 60%."""
         with self.lock:
             if (namespace, pod) in self.cpu:
@@ -73,12 +75,21 @@ class Workload:
             else:
                 self.cpu[(namespace, pod)] = (_Rate(used), request)
 
-    def set_traffic(self, namespace: str, service: str, rps: float, error_ratio: float, latency: float) -> None:
+    def set_traffic(
+        self,
+        namespace: str,
+        service: str,
+        rps: float,
+        error_ratio: float,
+        latency: float,
+    ) -> None:
         with self.lock:
             old = self.http.get((namespace, service))
             ok, bad = rps * (1 - error_ratio), rps * error_ratio
             if old is None:
-                self.http[(namespace, service)] = _Traffic(_Rate(ok), _Rate(bad), latency)
+                self.http[(namespace, service)] = _Traffic(
+                    _Rate(ok), _Rate(bad), latency
+                )
             else:
                 old.ok.change(ok)
                 old.errors.change(bad)
@@ -100,19 +111,27 @@ class Workload:
                 cpu.add_metric([ns, pod, "app"], rate.value())
                 requests.add_metric([ns, pod, "app", "cpu", "core"], request)
             calls = CounterMetricFamily(
-                "http_requests_total", "HTTP requests", labels=["namespace", "service", "status"]
+                "http_requests_total",
+                "HTTP requests",
+                labels=["namespace", "service", "status"],
             )
             latency = HistogramMetricFamily(
-                "http_request_duration_seconds", "HTTP latency", labels=["namespace", "service"]
+                "http_request_duration_seconds",
+                "HTTP latency",
+                labels=["namespace", "service"],
             )
             for (ns, svc), traffic in self.http.items():
                 ok, bad = traffic.ok.value(), traffic.errors.value()
                 calls.add_metric([ns, svc, "200"], ok)
                 calls.add_metric([ns, svc, "503"], bad)
                 total = ok + bad
-                buckets = [(str(le), total if traffic.latency <= le else 0.0) for le in BUCKETS]
+                buckets = [
+                    (str(le), total if traffic.latency <= le else 0.0) for le in BUCKETS
+                ]
                 buckets.append(("+Inf", total))
-                latency.add_metric([ns, svc], buckets, sum_value=total * traffic.latency)
+                latency.add_metric(
+                    [ns, svc], buckets, sum_value=total * traffic.latency
+                )
             return [cpu, requests, calls, latency]
 
 
@@ -128,7 +147,9 @@ class PrometheusServer:
         """Until ``query`` returns at least ``count`` series."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            body = httpx.get(f"{self.url}/api/v1/query", params={"query": query}, timeout=5).json()
+            body = httpx.get(
+                f"{self.url}/api/v1/query", params={"query": query}, timeout=5
+            ).json()
             if body.get("status") == "success" and len(body["data"]["result"]) >= count:
                 return
             time.sleep(0.25)
@@ -141,9 +162,13 @@ class PrometheusServer:
         deadline = time.monotonic() + timeout
         values: list[float] = []
         while time.monotonic() < deadline:
-            body = httpx.get(f"{self.url}/api/v1/query", params={"query": query}, timeout=5).json()
+            body = httpx.get(
+                f"{self.url}/api/v1/query", params={"query": query}, timeout=5
+            ).json()
             values = [float(r["value"][1]) for r in body["data"]["result"]]
-            if values and all(abs(v - expected) <= expected * tolerance for v in values):
+            if values and all(
+                abs(v - expected) <= expected * tolerance for v in values
+            ):
                 return
             time.sleep(0.25)
         raise AssertionError(f"{query} stayed at {values}, not near {expected}")
@@ -186,7 +211,9 @@ def start_prometheus() -> PrometheusServer:
         stdout=log,
         stderr=subprocess.STDOUT,
     )
-    server = PrometheusServer(f"http://127.0.0.1:{port}", workload, process, root, exporter)
+    server = PrometheusServer(
+        f"http://127.0.0.1:{port}", workload, process, root, exporter
+    )
     try:
         wait_for_port(port)
         server.wait_for('up{job="workload"} == 1')

@@ -30,31 +30,56 @@ MOUNTS_CONFIG = {
 }
 
 
-def write_manifest(path: Path, data: dict[str, str], name: str = "api-gateway-config") -> Path:
-    lines = ["apiVersion: v1", "kind: ConfigMap", "metadata:", f"  name: {name}", "data:"]
+def write_manifest(
+    path: Path, data: dict[str, str], name: str = "api-gateway-config"
+) -> Path:
+    lines = [
+        "apiVersion: v1",
+        "kind: ConfigMap",
+        "metadata:",
+        f"  name: {name}",
+        "data:",
+    ]
     lines += [f'  {k}: "{v}"' for k, v in data.items()]
     path.write_text("\n".join(lines) + "\n")
     return path
 
 
 class TestConfigApply:
-    def test_applies_restarts_and_verifies_every_pod_by_hash(self, scope, cluster, watch, tmp_path):
-        """Pods after the rollout carry the hash of the applied data; values never appear."""
+    def test_applies_restarts_and_verifies_every_pod_by_hash(
+        self, scope, cluster, watch, tmp_path
+    ):
+        """After the rollout every pod carries the data's hash; no value appears."""
         cluster.add_deployment("api-gateway", replicas=3, pod_spec=MOUNTS_CONFIG)
         cluster.add_configmap("api-gateway-config", {"LOG_LEVEL": "info", "OLD": "x"})
         cluster.wait_rolled_out("api-gateway")
-        manifest = write_manifest(tmp_path / "cm.yaml", {"LOG_LEVEL": "debug", "DB_PASSWORD_HINT": "s3cr3t-value"})
+        manifest = write_manifest(
+            tmp_path / "cm.yaml",
+            {"LOG_LEVEL": "debug", "DB_PASSWORD_HINT": "s3cr3t-value"},
+        )
 
         result = apply_config(scope, manifest, watch=watch)
 
         stored = cluster.store.get("", "configmaps", "production", "api-gateway-config")
-        pods = [p for p in cluster.pods("api-gateway") if not p["metadata"].get("deletionTimestamp")]
+        pods = [
+            p
+            for p in cluster.pods("api-gateway")
+            if not p["metadata"].get("deletionTimestamp")
+        ]
         assert result["sha256"] == config_hash(stored)
         assert result["verified_pods"] == 3
-        assert {p["metadata"]["annotations"][CONFIG_HASH] for p in pods} == {result["sha256"]}
-        assert result["keys"] == {"added": ["DB_PASSWORD_HINT"], "changed": ["LOG_LEVEL"], "removed": ["OLD"]}
+        assert {p["metadata"]["annotations"][CONFIG_HASH] for p in pods} == {
+            result["sha256"]
+        }
+        assert result["keys"] == {
+            "added": ["DB_PASSWORD_HINT"],
+            "changed": ["LOG_LEVEL"],
+            "removed": ["OLD"],
+        }
         assert "s3cr3t-value" not in repr(result)
-        assert "s3cr3t-value" not in repr([(a.params, a.result) for a in actions(scope.store)])
+        assert "s3cr3t-value" not in repr(
+            [(a.params, a.result) for a in actions(scope.store)]
+        )
 
     def test_creates_a_missing_configmap(self, scope, cluster, watch, tmp_path):
         """A ConfigMap that does not exist yet is created, then rolled out."""
@@ -66,7 +91,9 @@ class TestConfigApply:
         assert result["created"] is True
         assert result["verified_pods"] == 2
 
-    def test_dry_run_lists_key_names_and_writes_nothing(self, scope, cluster, watch, tmp_path):
+    def test_dry_run_lists_key_names_and_writes_nothing(
+        self, scope, cluster, watch, tmp_path
+    ):
         """--dry-run says which keys change, by name, and touches nothing."""
         cluster.add_deployment("api-gateway", replicas=2, pod_spec=MOUNTS_CONFIG)
         cluster.add_configmap("api-gateway-config", {"A": "1"})
@@ -77,8 +104,10 @@ class TestConfigApply:
         assert result["keys"]["changed"] == ["A"]
         assert cluster.writes() == []
 
-    def test_a_configmap_the_service_does_not_use_is_refused(self, scope, cluster, watch, tmp_path):
-        """Restarting a service that does not mount the ConfigMap would prove nothing."""
+    def test_a_configmap_the_service_does_not_use_is_refused(
+        self, scope, cluster, watch, tmp_path
+    ):
+        """Restarting a service that does not mount the ConfigMap proves nothing."""
         cluster.add_deployment("api-gateway", replicas=2)
         manifest = write_manifest(tmp_path / "cm.yaml", {"A": "1"})
 
@@ -87,9 +116,13 @@ class TestConfigApply:
 
         assert cluster.writes() == []
 
-    def test_a_paused_deployment_is_refused_before_the_configmap_changes(self, scope, cluster, watch, tmp_path):
+    def test_a_paused_deployment_is_refused_before_the_configmap_changes(
+        self, scope, cluster, watch, tmp_path
+    ):
         """R7's kind: the ConfigMap is not applied when the restart cannot happen."""
-        cluster.add_deployment("api-gateway", replicas=2, paused=True, pod_spec=MOUNTS_CONFIG)
+        cluster.add_deployment(
+            "api-gateway", replicas=2, paused=True, pod_spec=MOUNTS_CONFIG
+        )
         manifest = write_manifest(tmp_path / "cm.yaml", {"A": "1"})
 
         with pytest.raises(ActionRefused, match="paused"):
@@ -97,9 +130,13 @@ class TestConfigApply:
 
         assert cluster.writes() == []
 
-    def test_a_name_without_a_service_needs_service(self, scope, cluster, watch, tmp_path):
+    def test_a_name_without_a_service_needs_service(
+        self, scope, cluster, watch, tmp_path
+    ):
         """A ConfigMap not named <service>-config asks for --service."""
-        manifest = write_manifest(tmp_path / "cm.yaml", {"A": "1"}, name="shared-settings")
+        manifest = write_manifest(
+            tmp_path / "cm.yaml", {"A": "1"}, name="shared-settings"
+        )
 
         with pytest.raises(InputError, match="--service"):
             apply_config(scope, manifest, watch=watch)
@@ -107,19 +144,28 @@ class TestConfigApply:
     def test_a_manifest_for_another_namespace_is_rejected(self, scope, tmp_path):
         """The file's namespace must be the command's."""
         manifest = tmp_path / "cm.yaml"
-        manifest.write_text("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: api-gateway-config\n  namespace: staging\ndata: {}\n")
+        manifest.write_text(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n"
+            "  name: api-gateway-config\n  namespace: staging\ndata: {}\n"
+        )
 
         with pytest.raises(InputError, match="staging"):
             apply_config(scope, manifest)
 
 
 class TestSecretSync:
-    def test_confirmed_by_refresh_time_then_restarts_the_users(self, scope, cluster, watch):
-        """The force-sync value is fresh, refreshTime advances, then the service restarts."""
+    def test_confirmed_by_refresh_time_then_restarts_the_users(
+        self, scope, cluster, watch
+    ):
+        """A fresh force-sync value, refreshTime advances, then the service restarts."""
         cluster.add_deployment("api-gateway", replicas=2, pod_spec=MOUNTS_CONFIG)
         cluster.add_deployment("auth-service", replicas=1)
         cluster.add_external_secret("api-keys", "api-keys")
-        cluster.wait_for(lambda: cluster.store.get("external-secrets.io", "externalsecrets", "production", "api-keys").get("status"))
+        cluster.wait_for(
+            lambda: cluster.store.get(
+                "external-secrets.io", "externalsecrets", "production", "api-keys"
+            ).get("status")
+        )
         cluster.wait_rolled_out("api-gateway")
 
         result = sync_secret(scope, "api-keys", watch=watch)
@@ -146,7 +192,11 @@ class TestSecretSync:
         """A refresh that reports an error is not a confirmed secret."""
         cluster.add_deployment("api-gateway", replicas=2, pod_spec=MOUNTS_CONFIG)
         cluster.add_external_secret("api-keys", "api-keys")
-        cluster.wait_for(lambda: cluster.store.get("external-secrets.io", "externalsecrets", "production", "api-keys").get("status"))
+        cluster.wait_for(
+            lambda: cluster.store.get(
+                "external-secrets.io", "externalsecrets", "production", "api-keys"
+            ).get("status")
+        )
         cluster.set_fault("externalsecret/api-keys", "error")
 
         with pytest.raises(TargetError, match="SecretSyncedError"):

@@ -60,10 +60,12 @@ class TestKubectlAgainstTheFake:
         assert pods.count("Running") == 3
 
     def test_get_json_and_version(self, cluster, kubectl):
-        """`kubectl get -o json` decodes the objects; `kubectl version` reads /version."""
+        """`kubectl get -o json` decodes objects; `kubectl version` reads /version."""
         cluster.add_deployment("auth-service", replicas=2)
 
-        body = json.loads(kubectl("get", "deployment", "auth-service", "-o", "json").stdout)
+        body = json.loads(
+            kubectl("get", "deployment", "auth-service", "-o", "json").stdout
+        )
         version = kubectl("version", "-o", "json").stdout
 
         assert body["spec"]["replicas"] == 2
@@ -91,16 +93,24 @@ class TestKubectlAgainstTheFake:
             "annotations"
         ]["deployment.kubernetes.io/revision"]
         kubectl("rollout", "undo", "deployment/api-gateway")
-        undo_status = kubectl("rollout", "status", "deployment/api-gateway", "--timeout=30s")
+        undo_status = kubectl(
+            "rollout", "status", "deployment/api-gateway", "--timeout=30s"
+        )
         template = cluster.deployment("api-gateway")["spec"]["template"]
 
         assert "successfully rolled out" in status.stdout
         assert revision_after_restart == "2"
         assert "successfully rolled out" in undo_status.stdout
-        assert "kubectl.kubernetes.io/restartedAt" not in template["metadata"]["annotations"]
-        assert cluster.deployment("api-gateway")["metadata"]["annotations"][
-            "deployment.kubernetes.io/revision"
-        ] == "3"
+        assert (
+            "kubectl.kubernetes.io/restartedAt"
+            not in template["metadata"]["annotations"]
+        )
+        assert (
+            cluster.deployment("api-gateway")["metadata"]["annotations"][
+                "deployment.kubernetes.io/revision"
+            ]
+            == "3"
+        )
 
     def test_rollout_status_reports_the_progress_deadline(self, cluster, kubectl):
         """A rollout that never becomes ready fails kubectl's status at the deadline."""

@@ -25,14 +25,19 @@ class TestRestartPod:
 
         evictions = [r for r in cluster.writes() if r.path.endswith("/eviction")]
         replacement = next(
-            p for p in cluster.pods("api-gateway") if p["metadata"]["name"] == result["replacement"]
+            p
+            for p in cluster.pods("api-gateway")
+            if p["metadata"]["name"] == result["replacement"]
         )
         assert [r.path.split("/")[-2] for r in evictions] == [victim]
         assert result["replacement"] != victim
-        assert any(c["type"] == "Ready" and c["status"] == "True" for c in replacement["status"]["conditions"])
+        assert any(
+            c["type"] == "Ready" and c["status"] == "True"
+            for c in replacement["status"]["conditions"]
+        )
 
     def test_a_disruption_budget_blocks_the_eviction(self, scope, cluster, watch):
-        """With minAvailable equal to the replicas, eviction is refused and the pod stays."""
+        """minAvailable equal to the replicas: eviction is refused, the pod stays."""
         cluster.add_deployment("api-gateway", replicas=2)
         cluster.add_pdb("api-gateway", min_available=2)
         cluster.wait_rolled_out("api-gateway")

@@ -17,7 +17,9 @@ RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"
 
 
 class TestRollingRestart:
-    def test_patches_only_the_restart_annotation_and_rolls_out(self, scope, cluster, watch):
+    def test_patches_only_the_restart_annotation_and_rolls_out(
+        self, scope, cluster, watch
+    ):
         """A merge patch sets restartedAt; the template's other annotations stay."""
         cluster.add_deployment("api-gateway", replicas=3)
         cluster.wait_rolled_out("api-gateway")
@@ -36,7 +38,17 @@ class TestRollingRestart:
         assert RESTARTED_AT in template["annotations"]
         assert [p.content_type for p in patches] == ["application/merge-patch+json"]
         assert patches[0].body == {
-            "spec": {"template": {"metadata": {"annotations": {RESTARTED_AT: result["patch"]["spec"]["template"]["metadata"]["annotations"][RESTARTED_AT]}}}}
+            "spec": {
+                "template": {
+                    "metadata": {
+                        "annotations": {
+                            RESTARTED_AT: result["patch"]["spec"]["template"][
+                                "metadata"
+                            ]["annotations"][RESTARTED_AT]
+                        }
+                    }
+                }
+            }
         }
         assert result["rollout"]["done"] is True
         assert result["health"]["ok"] is True
@@ -48,13 +60,19 @@ class TestRollingRestart:
         cluster.wait_rolled_out("api-gateway")
         seen = []
 
-        rolling_restart(scope, "api-gateway", watch=dataclasses.replace(watch, on_progress=seen.append))
+        rolling_restart(
+            scope,
+            "api-gateway",
+            watch=dataclasses.replace(watch, on_progress=seen.append),
+        )
 
         assert len(seen) >= 2
-        assert seen[-1].done and seen[-1].message == "successfully rolled out"
+        assert (seen[-1].done, seen[-1].message) == (True, "successfully rolled out")
         assert not seen[0].done
 
-    def test_is_audited_and_attached_to_the_incident(self, scope, cluster, watch, make_incident):
+    def test_is_audited_and_attached_to_the_incident(
+        self, scope, cluster, watch, make_incident
+    ):
         """The action row and the incident's timeline record start and end."""
         cluster.add_deployment("api-gateway", replicas=2)
         incident = make_incident()
@@ -63,7 +81,10 @@ class TestRollingRestart:
 
         [row] = actions(scope.store, "service.restart")
         with scope.store.session() as session:
-            kinds = [e.kind for e in session.query(TimelineEntry).filter_by(incident_id=incident)]
+            kinds = [
+                e.kind
+                for e in session.query(TimelineEntry).filter_by(incident_id=incident)
+            ]
         assert row.outcome == "succeeded"
         assert row.target == "kube://fake/production/deployments/api-gateway"
         assert row.result["rollout"]["done"] is True
@@ -75,17 +96,22 @@ class TestRollingRestart:
 
         result = rolling_restart(scope, "api-gateway", dry_run=True, watch=watch)
 
-        assert RESTARTED_AT in result["patch"]["spec"]["template"]["metadata"]["annotations"]
+        assert (
+            RESTARTED_AT
+            in result["patch"]["spec"]["template"]["metadata"]["annotations"]
+        )
         assert cluster.writes() == []
         assert actions(scope.store)[-1].outcome == "dry-run"
 
-    def test_a_failing_health_url_fails_the_restart(self, scope, cluster, watch, make_policy):
+    def test_a_failing_health_url_fails_the_restart(
+        self, scope, cluster, watch, make_policy
+    ):
         """Rolled out but unhealthy is not success: the action fails and says why."""
         cluster.add_deployment("api-gateway", replicas=2)
         broken = dataclasses.replace(scope, policy=make_policy(broken=("api-gateway",)))
         quick = dataclasses.replace(watch)
 
-        with pytest.raises(TargetError, match="health URL .* failed: HTTP 503"):
+        with pytest.raises(TargetError, match=r"health URL .* failed: HTTP 503"):
             rolling_restart(broken, "api-gateway", watch=quick)
 
         assert actions(scope.store)[-1].outcome == "failed"
@@ -115,7 +141,9 @@ class TestFailingRollouts:
         started = time.monotonic()
 
         with pytest.raises(RolloutFailed, match="CrashLoopBackOff") as failed:
-            rolling_restart(scope, "api-gateway", watch=dataclasses.replace(watch, timeout=60))
+            rolling_restart(
+                scope, "api-gateway", watch=dataclasses.replace(watch, timeout=60)
+            )
 
         assert time.monotonic() - started < 10
         assert failed.value.detail["stuck_pods"][0]["reason"] == "CrashLoopBackOff"
@@ -129,7 +157,9 @@ class TestFailingRollouts:
         cluster.set_fault("api-gateway", "image-pull")
 
         with pytest.raises(RolloutFailed, match="ImagePullBackOff"):
-            rolling_restart(scope, "api-gateway", watch=dataclasses.replace(watch, timeout=60))
+            rolling_restart(
+                scope, "api-gateway", watch=dataclasses.replace(watch, timeout=60)
+            )
 
     def test_progress_deadline_exceeded_fails(self, scope, cluster, watch):
         """Pods that never get ready trip the deployment's progress deadline."""
@@ -138,7 +168,9 @@ class TestFailingRollouts:
         cluster.set_fault("api-gateway", "never-ready")
 
         with pytest.raises(RolloutFailed, match="exceeded its progress deadline"):
-            rolling_restart(scope, "api-gateway", watch=dataclasses.replace(watch, timeout=30))
+            rolling_restart(
+                scope, "api-gateway", watch=dataclasses.replace(watch, timeout=30)
+            )
 
     def test_times_out_when_nothing_decides(self, scope, cluster, watch):
         """Not ready, within the deadline: the command gives up at its own timeout."""
@@ -147,17 +179,24 @@ class TestFailingRollouts:
         cluster.set_fault("api-gateway", "never-ready")
 
         with pytest.raises(ActionTimeout, match="did not finish within 1s"):
-            rolling_restart(scope, "api-gateway", watch=dataclasses.replace(watch, timeout=1))
+            rolling_restart(
+                scope, "api-gateway", watch=dataclasses.replace(watch, timeout=1)
+            )
 
-    def test_old_pods_crash_looping_do_not_fail_the_restart(self, scope, cluster, watch):
+    def test_old_pods_crash_looping_do_not_fail_the_restart(
+        self, scope, cluster, watch
+    ):
         """A restart meant to cure crashing pods is judged on the new pods only."""
         cluster.set_fault("api-gateway", "crashloop")
         cluster.add_deployment("api-gateway", replicas=2)
-        cluster.wait_for(lambda: any(
-            (c.get("state") or {}).get("waiting", {}).get("reason") == "CrashLoopBackOff"
-            for p in cluster.pods("api-gateway")
-            for c in p["status"].get("containerStatuses", [])
-        ))
+        cluster.wait_for(
+            lambda: any(
+                (c.get("state") or {}).get("waiting", {}).get("reason")
+                == "CrashLoopBackOff"
+                for p in cluster.pods("api-gateway")
+                for c in p["status"].get("containerStatuses", [])
+            )
+        )
         cluster.set_fault("api-gateway", None)
 
         result = rolling_restart(scope, "api-gateway", watch=watch)

@@ -43,7 +43,9 @@ class TestPolicyBounds:
 
         assert cluster.writes() == []
 
-    def test_scale_up_without_hpa_patches_the_scale_subresource(self, scope, cluster, watch):
+    def test_scale_up_without_hpa_patches_the_scale_subresource(
+        self, scope, cluster, watch
+    ):
         """A plain scale up reaches N ready pods and says so."""
         cluster.add_deployment("api-gateway", replicas=3)
         cluster.wait_rolled_out("api-gateway")
@@ -60,7 +62,9 @@ class TestPolicyBounds:
         """--dry-run reports the plan and writes nothing."""
         cluster.add_deployment("api-gateway", replicas=3)
 
-        result = scale(scope, "api-gateway", 6, prometheus=None, dry_run=True, watch=watch)
+        result = scale(
+            scope, "api-gateway", 6, prometheus=None, dry_run=True, watch=watch
+        )
 
         assert (result["from"], result["to"], result["dry_run"]) == (3, 6, True)
         assert cluster.writes() == []
@@ -96,7 +100,9 @@ class TestHpaManagedDeployments:
 
         assert result["hpa"]["after"] == {"minReplicas": 8, "maxReplicas": 8}
 
-    def test_zero_replicas_under_an_hpa_is_refused_with_the_reason(self, scope, cluster):
+    def test_zero_replicas_under_an_hpa_is_refused_with_the_reason(
+        self, scope, cluster
+    ):
         """R8: what bounds cannot express is refused, with why, and nothing changes."""
         cluster.add_deployment("api-gateway", replicas=3)
         cluster.add_hpa("api-gateway", low=3, high=10)
@@ -128,49 +134,69 @@ class TestScaleDownGuard:
         cluster.add_deployment("content-service", replicas=4, namespace="cpu-high")
         here = in_namespace(scope, "cpu-high")
 
-        with pytest.raises(ActionRefused, match="about 8[0-9]% CPU") as refused:
+        with pytest.raises(ActionRefused, match=r"about 8[0-9]% CPU") as refused:
             scale(here, "content-service", 3, prometheus=prom, window=WINDOW)
 
         assert refused.value.detail["pods_measured"] == 4
-        assert cluster.deployment("content-service", "cpu-high")["spec"]["replicas"] == 4
+        assert (
+            cluster.deployment("content-service", "cpu-high")["spec"]["replicas"] == 4
+        )
         assert cluster.writes() == []
         assert last_action(here).outcome == "refused"
 
-    def test_allowed_when_projected_cpu_is_under_70_percent(self, scope, cluster, prom, watch):
+    def test_allowed_when_projected_cpu_is_under_70_percent(
+        self, scope, cluster, prom, watch
+    ):
         """4 pods at 30% each would run at 40% on 3: scaled down."""
         cluster.add_deployment("content-service", replicas=4, namespace="cpu-low")
         here = in_namespace(scope, "cpu-low")
 
-        result = scale(here, "content-service", 3, prometheus=prom, window=WINDOW, watch=watch)
+        result = scale(
+            here, "content-service", 3, prometheus=prom, window=WINDOW, watch=watch
+        )
 
         assert 36 <= result["cpu_guard"]["projected_percent"] <= 44
         assert result["cpu_guard"]["overridden"] is False
         assert cluster.deployment("content-service", "cpu-low")["spec"]["replicas"] == 3
 
     def test_force_overrides_the_guard_and_says_so(self, scope, cluster, prom, watch):
-        """--force scales down anyway; the result records that the guard was overridden."""
+        """--force scales down anyway; the result records the override."""
         cluster.add_deployment("content-service", replicas=4, namespace="cpu-high")
         here = in_namespace(scope, "cpu-high")
 
         result = scale(
-            here, "content-service", 3, prometheus=prom, force=True, window=WINDOW, watch=watch
+            here,
+            "content-service",
+            3,
+            prometheus=prom,
+            force=True,
+            window=WINDOW,
+            watch=watch,
         )
 
         assert result["cpu_guard"]["overridden"] is True
-        assert cluster.deployment("content-service", "cpu-high")["spec"]["replicas"] == 3
+        assert (
+            cluster.deployment("content-service", "cpu-high")["spec"]["replicas"] == 3
+        )
 
     def test_no_data_means_no_scale_down(self, scope, cluster, prom):
         """A namespace Prometheus knows nothing about cannot pass the guard."""
         cluster.add_deployment("content-service", replicas=4, namespace="unmeasured")
 
         with pytest.raises(ActionRefused, match="no CPU data"):
-            scale(in_namespace(scope, "unmeasured"), "content-service", 3, prometheus=prom, window=WINDOW)
+            scale(
+                in_namespace(scope, "unmeasured"),
+                "content-service",
+                3,
+                prometheus=prom,
+                window=WINDOW,
+            )
 
     def test_without_prometheus_scale_down_is_refused(self, scope, cluster):
         """No Prometheus URL: the guard cannot run, so scaling down needs --force."""
         cluster.add_deployment("api-gateway", replicas=5)
 
-        with pytest.raises(ActionRefused, match="no\\s+Prometheus URL"):
+        with pytest.raises(ActionRefused, match=r"no\s+Prometheus URL"):
             scale(scope, "api-gateway", 4, prometheus=None)
 
         assert cluster.writes() == []
@@ -197,7 +223,12 @@ class TestWatchAfterScale:
         here = in_namespace(scope, "watch-hot")
 
         report = watch_after_scale(
-            here, "search-service", prometheus=prom, duration=1.0, interval=1.0, window=WINDOW
+            here,
+            "search-service",
+            prometheus=prom,
+            duration=1.0,
+            interval=1.0,
+            window=WINDOW,
         )
 
         assert not report.ok
@@ -208,7 +239,15 @@ class TestWatchAfterScale:
     def test_no_traffic_data_fails_rather_than_passes(self, scope, prom):
         """Missing metrics are not evidence of stability."""
         report = watch_after_scale(
-            in_namespace(scope, "nowhere"), "search-service", prometheus=prom, duration=0, interval=1.0, window=WINDOW
+            in_namespace(scope, "nowhere"),
+            "search-service",
+            prometheus=prom,
+            duration=0,
+            interval=1.0,
+            window=WINDOW,
         )
 
-        assert report.checks["error_rate_stable"] == {"ok": False, "detail": "no data in Prometheus"}
+        assert report.checks["error_rate_stable"] == {
+            "ok": False,
+            "detail": "no data in Prometheus",
+        }

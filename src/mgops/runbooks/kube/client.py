@@ -1,4 +1,4 @@
-"""The one door to the Kubernetes API: the official client, short timeouts, typed errors.
+"""The one door to the Kubernetes API: official client, short timeouts, typed errors.
 
 Configuration is explicit. ``KubeClient.connect`` reads the kubeconfig file it is
 given (``--kubeconfig`` or ``$KUBECONFIG``) and the context it is told (or that
@@ -157,7 +157,7 @@ class KubeClient:
             body = json.loads(data) if data else {}
         except ValueError:
             raise TargetError(
-                f"The Kubernetes API sent something that is not JSON while trying to {what}."
+                f"The Kubernetes API answered without JSON while trying to {what}."
             ) from None
         if not isinstance(body, dict):
             raise TargetError(
@@ -213,7 +213,7 @@ class KubeClient:
             label_selector=selector,
         )
 
-    # -- pods ---------------------------------------------------------------------------
+    # -- pods ------------------------------------------------------------------
 
     def get_pod(self, namespace: str, name: str) -> Obj:
         return self._json(
@@ -251,8 +251,8 @@ class KubeClient:
                 raise DisruptionBudgetBlocks(
                     f"Evicting pod {name} would break its disruption budget "
                     f"({exc.detail.get('reason_text', 'no budget left')}); nothing was "
-                    "done. Wait for the other pods to be Ready, or use --force to delete "
-                    "the pod regardless of the budget."
+                    "done. Wait for the other pods to be Ready, or use --force to "
+                    "delete the pod regardless of the budget."
                 ) from None
             raise
 

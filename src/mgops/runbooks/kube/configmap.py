@@ -190,7 +190,8 @@ def verify_pods(scope: Scope, deployment_name: str, configmap: str, digest: str)
     ]
     if stale or not pods:
         raise TargetError(
-            f"Pods not running config {digest[:12]}: {', '.join(stale) or 'no pods at all'}."
+            f"Pods not running config {digest[:12]}: "
+            f"{', '.join(stale) or 'no pods at all'}."
         )
     return len(pods)
 

@@ -104,7 +104,8 @@ def rollback(
         )
         if patched["spec"]["template"] != template:
             raise Conflict(
-                f"{service.deployment} did not take the template of revision {revision_of(chosen)}."
+                f"{service.deployment} did not take the template of revision "
+                f"{revision_of(chosen)}."
             )
         result.update(
             finish_rollout(scope, service.deployment, service.health_url, watch)
@@ -129,5 +130,6 @@ def _choose(sets: list[Obj], current: int, wanted: int | None, deployment: str) 
         if revision_of(rs) == wanted:
             return rs
     raise NotFound(
-        f"{deployment} has no revision {wanted} (known: {', '.join(map(str, known)) or 'none'})."
+        f"{deployment} has no revision {wanted} "
+        f"(known: {', '.join(map(str, known)) or 'none'})."
     )

@@ -63,7 +63,8 @@ class ServiceQueries:
         return f"100 * {used} / {requested}"
 
     def error_ratio(self) -> str:
-        errors = f'sum(rate(http_requests_total{{{self._http},status=~"5.."}}[{self.window}]))'
+        failed = f'{self._http},status=~"5.."'
+        errors = f"sum(rate(http_requests_total{{{failed}}}[{self.window}]))"
         total = f"sum(rate(http_requests_total{{{self._http}}}[{self.window}]))"
         return f"({errors} or vector(0)) / {total}"
 

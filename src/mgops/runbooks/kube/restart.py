@@ -220,9 +220,10 @@ def hard_restart(
         recorded = annotations_of(deployment).get(HARD_MARK)
         if recorded is not None:
             raise ActionRefused(
-                f"An interrupted hard restart of {service.deployment} is recorded on the "
-                f"deployment (original {recorded} replicas). Finish it with `mgops "
-                f"service restart {name} --hard --resume`; nothing was changed."
+                f"An interrupted hard restart of {service.deployment} is recorded "
+                f"on the deployment (original {recorded} replicas). Finish it with "
+                f"`mgops service restart {name} --hard --resume`; nothing was "
+                "changed."
             )
         if original == 0:
             raise ActionRefused(
@@ -252,7 +253,8 @@ def hard_restart(
         )
         if annotations_of(marked).get(HARD_MARK) != str(original):
             raise TargetError(
-                f"The original count did not stick on {service.deployment}; nothing was scaled."
+                f"The original count did not stick on {service.deployment}; "
+                "nothing was scaled."
             )
 
         watch.step("scaling to 0")
@@ -293,8 +295,9 @@ def resume_hard_restart(
         and int(on_deployment) != in_store
     ):
         raise Conflict(
-            f"The deployment says the original count was {on_deployment}, the store says "
-            f"{in_store}. Decide which is right and scale with `mgops service scale`."
+            f"The deployment says the original count was {on_deployment}, the "
+            f"store says {in_store}. Decide which is right and scale with "
+            "`mgops service scale`."
         )
     original = int(on_deployment) if on_deployment is not None else int(in_store or 0)
     current = int(deployment.get("spec", {}).get("replicas", 0))
@@ -436,7 +439,8 @@ def restart_pod(
         pod = scope.client.get_pod(scope.namespace, pod_name)
         if not _pod_matches(pod, deployment):
             raise InputError(
-                f"Pod {pod_name} does not belong to {service.deployment} (its labels do not match {selector_of(deployment)})."
+                f"Pod {pod_name} does not belong to {service.deployment} (its "
+                f"labels do not match {selector_of(deployment)})."
             )
         before = {
             p["metadata"]["name"]
@@ -458,7 +462,8 @@ def restart_pod(
         else:
             scope.client.evict_pod(scope.namespace, pod_name)
         watch.step(
-            f"{pod_name} {'deleted' if force else 'evicted'}; waiting for its replacement"
+            f"{pod_name} {'deleted' if force else 'evicted'}; "
+            "waiting for its replacement"
         )
         result["replacement"] = _wait_replacement(
             scope, deployment, pod_name, before, watch

@@ -104,7 +104,8 @@ def rollout_state(deployment: Obj) -> RolloutProgress:
             and cond.get("reason") == "ProgressDeadlineExceeded"
         ):
             raise RolloutFailed(
-                f"Deployment {name} exceeded its progress deadline: {cond.get('message', '')} "
+                f"Deployment {name} exceeded its progress deadline: "
+                f"{cond.get('message', '')} "
                 f"({updated} of {desired} replicas updated, {available} available).",
                 detail=counts,
             )
@@ -120,7 +121,7 @@ def rollout_state(deployment: Obj) -> RolloutProgress:
 
 
 def stuck_pods(pods: list[Obj], template_hash: str | None) -> list[dict[str, str]]:
-    """Pods of the given template whose containers wait in a state that will not heal."""
+    """Pods of the given template whose containers wait in a state that won't heal."""
     found = []
     for pod in pods:
         labels = pod.get("metadata", {}).get("labels") or {}

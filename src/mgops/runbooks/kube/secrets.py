@@ -143,8 +143,9 @@ def _wait_refreshed(
             )
             if ready.get("status") == "False":
                 raise TargetError(
-                    f"ExternalSecret {name} synced with an error ({ready.get('reason')}: "
-                    f"{ready.get('message')}); no pod was restarted."
+                    f"ExternalSecret {name} synced with an error "
+                    f"({ready.get('reason')}: {ready.get('message')}); no pod was "
+                    "restarted."
                 )
             return refreshed
         if (scope.clock.now() - started).total_seconds() >= watch.timeout:

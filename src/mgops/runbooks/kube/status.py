@@ -104,13 +104,18 @@ def service_status(scope: Scope, name: str, *, events: int = 10) -> dict[str, An
                 "at": e.get("lastTimestamp") or e.get("eventTime"),
                 "type": e.get("type"),
                 "reason": e.get("reason"),
-                "object": f"{e['involvedObject'].get('kind')}/{e['involvedObject'].get('name')}",
+                "object": _involved(e),
                 "message": e.get("message"),
                 "count": e.get("count", 1),
             }
             for e in recent[-events:]
         ],
     }
+
+
+def _involved(event: Obj) -> str:
+    about = event.get("involvedObject") or {}
+    return f"{about.get('kind')}/{about.get('name')}"
 
 
 def overview(scope: Scope) -> list[dict[str, Any]]:

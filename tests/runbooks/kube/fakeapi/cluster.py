@@ -13,6 +13,7 @@ what pods created from then on do; ``requests`` records every request the server
 
 from __future__ import annotations
 
+import copy
 import threading
 import time
 import uuid
@@ -221,6 +222,16 @@ class FakeCluster:
             "external-secrets.io", "externalsecrets", namespace, body
         )
 
+    def set_image(
+        self, deployment: str, image: str, namespace: str = NAMESPACE
+    ) -> None:
+        """A new template, as a deploy would make: the next revision rolls out."""
+        with self.store.lock:
+            old = self.deployment(deployment, namespace)
+            new = copy.deepcopy(old)
+            new["spec"]["template"]["spec"]["containers"][0]["image"] = image
+            self.store.commit("apps", "deployments", namespace, old, new, status=False)
+
     def set_fault(self, key: str, mode: str | None) -> None:
         self.faults[key] = mode
 
@@ -296,7 +307,8 @@ class FakeCluster:
                     raise ApiError(
                         429,
                         "TooManyRequests",
-                        "Cannot evict pod as it would violate the pod's disruption budget.",
+                        "Cannot evict pod as it would violate the pod's "
+                        "disruption budget.",
                     )
             if not dry:
                 self.delete_object_by_name(ns, name)

@@ -11,7 +11,8 @@ One tick does what the real controllers do in a sync, in small steps:
 - a rollout that made no progress for ``progressDeadlineSeconds`` is marked
   ``ProgressDeadlineExceeded``; a paused deployment is left alone;
 - an HPA pulls its target's replicas into [minReplicas, maxReplicas] around the
-  count its "load" asks for, so a bare scale inside an HPA is reverted;
+  count its "load" asks for, so a bare scale inside an HPA is reverted; a target
+  at zero replicas is left alone, as the real HPA disables itself then;
 - an ExternalSecret whose ``force-sync`` annotation changed gets a new refreshTime.
 """
 
@@ -185,7 +186,8 @@ class Controller:
         self.cluster.event(
             dep,
             "ScalingReplicaSet",
-            f"Scaled up replica set {rs['metadata']['name']} to {rs['spec']['replicas']}",
+            f"Scaled up replica set {rs['metadata']['name']} "
+            f"to {rs['spec']['replicas']}",
         )
         self._progressed(dep)
         return created
@@ -406,7 +408,8 @@ class Controller:
         new = next(
             (rs for rs in sets if template_hash(rs["spec"]["template"]) == want), None
         )
-        updated = alive.get(new["metadata"]["name"], []) if new else []
+        rs_name = new["metadata"]["name"] if new else ""
+        updated = alive.get(rs_name, [])
         total = sum(len(v) for v in alive.values())
         ready = sum(1 for v in alive.values() for p in v if pod_ready(p))
         updated_ready = sum(1 for p in updated if pod_ready(p))
@@ -425,19 +428,19 @@ class Controller:
             progressing = (
                 "True",
                 "NewReplicaSetAvailable",
-                f'ReplicaSet "{new["metadata"]["name"] if new else ""}" has successfully progressed.',
+                f'ReplicaSet "{rs_name}" has successfully progressed.',
             )
         elif time.monotonic() - clock.last_progress > deadline:
             progressing = (
                 "False",
                 "ProgressDeadlineExceeded",
-                f'ReplicaSet "{new["metadata"]["name"] if new else ""}" has timed out progressing.',
+                f'ReplicaSet "{rs_name}" has timed out progressing.',
             )
         else:
             progressing = (
                 "True",
                 "ReplicaSetUpdated",
-                f'ReplicaSet "{new["metadata"]["name"] if new else ""}" is progressing.',
+                f'ReplicaSet "{rs_name}" is progressing.',
             )
         minimum = desired - math.floor(desired * 0.25)
         available = (
@@ -473,6 +476,9 @@ class Controller:
         ref = hpa["spec"]["scaleTargetRef"]
         dep = self.store.find("apps", "deployments", ns, ref["name"])
         if dep is None:
+            return
+        if int(dep["spec"].get("replicas", 1)) == 0:
+            # As the real HPA: a target scaled to zero switches autoscaling off.
             return
         key = hpa["metadata"]["uid"]
         load = self.hpa_load.setdefault(key, int(dep["spec"].get("replicas", 1)))

@@ -286,7 +286,7 @@ def strategic_merge_patch(target: Any, patch: Any) -> Any:
         return copy.deepcopy(patch)
     result = copy.deepcopy(target) if isinstance(target, dict) else {}
     for key, value in patch.items():
-        if key.startswith("$") or key.startswith("$setElementOrder/"):
+        if key.startswith("$"):
             continue
         if value is None:
             result.pop(key, None)

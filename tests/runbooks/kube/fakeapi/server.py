@@ -12,6 +12,7 @@ merge patch. ``?watch=true`` streams newline-delimited watch events.
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 from dataclasses import dataclass
@@ -206,10 +207,8 @@ class Handler(BaseHTTPRequestHandler):
             last = int(since)
         while time.monotonic() < deadline:
             with store.changed:
-                seen = last
                 store.changed.wait_for(
-                    lambda: store.rv > seen or store.stopped or self.server.closing,
-                    timeout=0.5,
+                    functools.partial(self._woken, last), timeout=0.5
                 )
                 if store.stopped or self.server.closing:
                     break
@@ -225,6 +224,10 @@ class Handler(BaseHTTPRequestHandler):
                     self._chunk({"type": event.type, "object": event.obj})
         self.wfile.write(b"0\r\n\r\n")
         self.wfile.flush()
+
+    def _woken(self, since: int) -> bool:
+        store = self.server.cluster.store
+        return store.rv > since or store.stopped or self.server.closing
 
     def _chunk(self, event: Obj) -> None:
         data = json.dumps(event).encode() + b"\n"
