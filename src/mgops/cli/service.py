@@ -9,7 +9,7 @@ of the mgops config file. Every change is audited, takes ``--incident N`` and
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -24,7 +24,6 @@ from mgops.cli.output import (
     console,
     emit,
     err_console,
-    print_json,
     table,
 )
 from mgops.config import require_setting, resolve_setting
@@ -130,10 +129,6 @@ def live_watch(timeout: str, interval: float = 1.0) -> Iterator[WatchOptions]:
             on_step=lambda text: err_console.print(text, highlight=False),
             http=http,
         )
-
-
-def _done(result: dict[str, Any], as_json: bool, render: Callable[[], None]) -> None:
-    emit(result, as_json, render)
 
 
 def _render_outcome(result: dict[str, Any]) -> None:
@@ -312,7 +307,7 @@ def restart(
             result = core.rolling_restart(
                 scope, service, incident_id=incident, dry_run=dry_run, watch=watch
             )
-    _done(result, as_json, lambda: _render_restart(result))
+    emit(result, as_json, lambda: _render_restart(result))
 
 
 def _render_restart(result: dict[str, Any]) -> None:
@@ -401,7 +396,7 @@ def scale(
             ),
         )
         result["watch"] = report.as_dict()
-    _done(result, as_json, lambda: _render_scale(result))
+    emit(result, as_json, lambda: _render_scale(result))
     if "watch" in result and not result["watch"]["ok"]:
         raise typer.Exit(exitcodes.TARGET_FAILED)
 
@@ -497,7 +492,7 @@ def config_apply(
             )
         _render_outcome(result)
 
-    _done(result, as_json, render)
+    emit(result, as_json, render)
 
 
 @secret_app.command("sync")
@@ -545,7 +540,7 @@ def secret_sync(
             console.print(f"no service uses Secret {result['secret']}; none restarted")
         _render_outcome({"dry_run": result["dry_run"]})
 
-    _done(result, as_json, render)
+    emit(result, as_json, render)
 
 
 @flags_app.command("verify")
@@ -680,7 +675,4 @@ def rollback(
         )
         _render_outcome(result)
 
-    _done(result, as_json, render)
-
-
-__all__ = ["app", "parse_duration", "print_json"]
+    emit(result, as_json, render)

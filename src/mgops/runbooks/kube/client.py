@@ -119,28 +119,26 @@ class KubeClient:
         read: bool = False,
         **kwargs: Any,
     ) -> Any:
+        """Call one API method for its raw response (a urllib3 response)."""
         from kubernetes.client.exceptions import ApiException
         from urllib3.exceptions import HTTPError
 
         kwargs.setdefault("_request_timeout", self.timeout)
-        kwargs.setdefault("_preload_content", False)
+        kwargs["_preload_content"] = False
         attempts = 2 if read else 1
-        for attempt in range(attempts):
+        for attempt in range(1, attempts + 1):
             try:
-                response = fn(*args, **kwargs)
+                return fn(*args, **kwargs)
             except ApiException as exc:
                 raise _translate(what, exc.status, exc.body) from None
             except HTTPError as exc:
-                if attempt + 1 < attempts:
+                if attempt < attempts:
                     time.sleep(0.3)
                     continue
                 raise TargetUnreachable(
                     f"The Kubernetes API did not answer while trying to {what} "
                     f"(context {self.context}): {type(exc).__name__}."
                 ) from None
-            if not kwargs["_preload_content"]:
-                return response
-            return response  # pragma: no cover - every caller reads raw JSON
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _json(
