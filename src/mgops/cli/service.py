@@ -8,16 +8,11 @@ of the mgops config file. Every change is audited, takes ``--incident N`` and
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import typer
 
 from mgops import exitcodes
-from mgops.cli.context import app_context
 from mgops.cli.output import (
     JsonOption,
     confirm_typed,
@@ -26,126 +21,31 @@ from mgops.cli.output import (
     err_console,
     table,
 )
-from mgops.config import require_setting, resolve_setting
+from mgops.cli.service_common import (
+    ContextOpt,
+    DryRunOpt,
+    IncidentOpt,
+    InClusterOpt,
+    KubeconfigOpt,
+    NamespaceOpt,
+    TargetOpt,
+    TimeoutOpt,
+    live_watch,
+    make_scope,
+    parse_duration,
+    render_outcome,
+)
+from mgops.cli.service_config import config_app, flags_app, secret_app
+from mgops.config import resolve_setting
 from mgops.errors import InputError
-
-if TYPE_CHECKING:
-    from mgops.runbooks.kube.restart import WatchOptions
-    from mgops.runbooks.kube.rollout import RolloutProgress
-    from mgops.runbooks.kube.scope import Scope
 
 app = typer.Typer(
     help="Service runbooks on Kubernetes: status, restart, scale, config, secrets.",
     no_args_is_help=True,
 )
-config_app = typer.Typer(help="ConfigMap updates (runbook 1.3).", no_args_is_help=True)
-secret_app = typer.Typer(help="Secret updates (runbook 1.3).", no_args_is_help=True)
-flags_app = typer.Typer(help="Feature flags (runbook 1.3).", no_args_is_help=True)
 app.add_typer(config_app, name="config")
 app.add_typer(secret_app, name="secret")
 app.add_typer(flags_app, name="flags")
-
-KubeconfigOpt = typer.Option(
-    None, "--kubeconfig", envvar="KUBECONFIG", help="kubeconfig file (or KUBECONFIG)."
-)
-ContextOpt = typer.Option(
-    None, "--context", help="kubeconfig context (default: its current context)."
-)
-NamespaceOpt = typer.Option(
-    None, "--namespace", "-n", help="Namespace (default: production)."
-)
-InClusterOpt = typer.Option(
-    False, "--in-cluster", help="Use the pod's service account instead of a kubeconfig."
-)
-TargetOpt = typer.Option(None, "--target", help="Named target from the config file.")
-IncidentOpt = typer.Option(None, "--incident", help="Attach to incident N.")
-DryRunOpt = typer.Option(
-    False, "--dry-run", help="Show what would change; change nothing."
-)
-TimeoutOpt = typer.Option("10m", "--timeout", help="How long to wait (90s, 10m, 1h).")
-
-_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
-
-
-def parse_duration(text: str) -> float:
-    """Seconds in ``90``, ``90s``, ``15m``, ``1h30m``, ``500ms``."""
-    raw = text.strip()
-    if re.fullmatch(r"\d+(\.\d+)?", raw):
-        return float(raw)
-    parts = _DURATION.findall(raw)
-    if not parts or "".join(n + u for n, u in parts) != raw:
-        raise InputError(f"{text!r} is not a duration: write 90s, 15m or 1h30m.")
-    scale = {"ms": 0.001, "s": 1, "m": 60, "h": 3600}
-    return sum(float(n) * scale[u] for n, u in parts)
-
-
-def make_scope(
-    ctx: typer.Context,
-    kubeconfig: str | None,
-    context: str | None,
-    namespace: str | None,
-    in_cluster: bool,
-    target: str | None,
-) -> Scope:
-    from mgops.runbooks.kube.client import KubeClient, KubeTarget
-    from mgops.runbooks.kube.scope import Scope
-
-    app_ctx = app_context(ctx)
-    kube_context = resolve_setting("kube_context", context, target)
-    ns = resolve_setting("kube_namespace", namespace, target) or "production"
-    client = KubeClient.connect(KubeTarget(kubeconfig, kube_context, in_cluster))
-    ctx.call_on_close(client.close)
-    return Scope(client, app_ctx.store, app_ctx.policy, app_ctx.clock, ns)
-
-
-@contextmanager
-def live_watch(timeout: str, interval: float = 1.0) -> Iterator[WatchOptions]:
-    """WatchOptions whose callbacks show progress on stderr (a spinner on a TTY)."""
-    import httpx
-
-    from mgops.runbooks.kube.restart import WatchOptions
-
-    def describe(p: RolloutProgress) -> str:
-        return (
-            f"{p.deployment}: {p.message} ({p.updated}/{p.desired} updated, "
-            f"{p.available} available)"
-        )
-
-    with httpx.Client(timeout=5.0, follow_redirects=True) as http:
-        if err_console.is_terminal:
-            with err_console.status("starting") as status:
-                yield WatchOptions(
-                    timeout=parse_duration(timeout),
-                    interval=interval,
-                    on_progress=lambda p: status.update(describe(p)),
-                    on_step=status.update,
-                    http=http,
-                )
-            return
-        yield WatchOptions(
-            timeout=parse_duration(timeout),
-            interval=interval,
-            on_progress=lambda p: err_console.print(describe(p), highlight=False),
-            on_step=lambda text: err_console.print(text, highlight=False),
-            http=http,
-        )
-
-
-def _render_outcome(result: dict[str, Any]) -> None:
-    if result.get("dry_run"):
-        console.print("[yellow]dry run:[/yellow] nothing was changed.")
-    rollout = result.get("rollout")
-    if rollout:
-        console.print(
-            f"rollout: {rollout['message']} ({rollout['updated']}/{rollout['desired']} "
-            f"updated, {rollout['available']} available)"
-        )
-    health = result.get("health")
-    if health and health.get("url"):
-        mark = "[green]ok[/green]" if health.get("ok") else "[red]failed[/red]"
-        console.print(f"health {health['url']}: {mark} {health.get('detail', '')}")
-    elif health:
-        console.print(f"health: {health.get('detail')}")
 
 
 # -- status ------------------------------------------------------------------
@@ -272,7 +172,9 @@ def restart(
     as_json: bool = JsonOption,
 ) -> None:
     """Rolling restart; --hard scales to 0 and back; --pod restarts one pod."""
-    from mgops.runbooks.kube import restart as core
+    from mgops.runbooks.kube import hard as hard_core
+    from mgops.runbooks.kube import pod_restart
+    from mgops.runbooks.kube.restart import rolling_restart
 
     if resume and not hard:
         raise InputError("--resume finishes a hard restart: use it with --hard.")
@@ -283,7 +185,7 @@ def restart(
     scope = make_scope(ctx, kubeconfig, context, namespace, in_cluster, target)
     with live_watch(timeout) as watch:
         if pod:
-            result = core.restart_pod(
+            result = pod_restart.restart_pod(
                 scope,
                 service,
                 pod,
@@ -293,18 +195,20 @@ def restart(
                 watch=watch,
             )
         elif hard and resume:
-            result = core.resume_hard_restart(
+            result = hard_core.resume_hard_restart(
                 scope, service, incident_id=incident, dry_run=dry_run, watch=watch
             )
         elif hard:
-            err_console.print(f"[bold red]warning:[/bold red] {core.OUTAGE_WARNING}")
+            err_console.print(
+                f"[bold red]warning:[/bold red] {hard_core.OUTAGE_WARNING}"
+            )
             if not dry_run:
                 confirm_typed(service, what=f"Hard restart of {service}", yes=yes)
-            result = core.hard_restart(
+            result = hard_core.hard_restart(
                 scope, service, incident_id=incident, dry_run=dry_run, watch=watch
             )
         else:
-            result = core.rolling_restart(
+            result = rolling_restart(
                 scope, service, incident_id=incident, dry_run=dry_run, watch=watch
             )
     emit(result, as_json, lambda: _render_restart(result))
@@ -324,7 +228,7 @@ def _render_restart(result: dict[str, Any]) -> None:
         )
     else:
         console.print(f"rolling restart of {result['deployment']}")
-    _render_outcome(result)
+    render_outcome(result)
 
 
 # -- scale -------------------------------------------------------------------
@@ -432,7 +336,7 @@ def _render_scale(result: dict[str, Any]) -> None:
         )
         if hpa.get("note"):
             console.print(f"note: {hpa['note']}")
-    _render_outcome(result)
+    render_outcome(result)
     report = result.get("watch")
     if report:
         for name, check in report["checks"].items():
@@ -444,157 +348,6 @@ def _check_detail(check: dict[str, Any]) -> str:
     if "detail" in check:
         return str(check["detail"])
     return f"worst {check['worst']:.4g}, limit {check['limit']:.4g}"
-
-
-# -- config, secret, flags ---------------------------------------------------
-
-
-@config_app.command("apply")
-def config_apply(
-    ctx: typer.Context,
-    file: Path = typer.Argument(..., help="A ConfigMap manifest (YAML)."),
-    service: str = typer.Option(None, "--service", help="Default: <name>-config."),
-    incident: int = IncidentOpt,
-    dry_run: bool = DryRunOpt,
-    timeout: str = TimeoutOpt,
-    kubeconfig: str = KubeconfigOpt,
-    context: str = ContextOpt,
-    namespace: str = NamespaceOpt,
-    in_cluster: bool = InClusterOpt,
-    target: str = TargetOpt,
-    as_json: bool = JsonOption,
-) -> None:
-    """Apply a ConfigMap, restart its service, verify the pods by hash."""
-    from mgops.runbooks.kube.configmap import apply_config
-
-    scope = make_scope(ctx, kubeconfig, context, namespace, in_cluster, target)
-    with live_watch(timeout) as watch:
-        result = apply_config(
-            scope,
-            file,
-            service=service,
-            incident_id=incident,
-            dry_run=dry_run,
-            watch=watch,
-        )
-
-    def render() -> None:
-        keys = result["keys"]
-        console.print(
-            f"ConfigMap {result['configmap']} sha256 {result['sha256'][:12]}: "
-            f"added {len(keys['added'])}, changed {len(keys['changed'])}, "
-            f"removed {len(keys['removed'])} keys "
-            f"({', '.join(keys['added'] + keys['changed'] + keys['removed']) or '-'})"
-        )
-        if "verified_pods" in result:
-            console.print(
-                f"{result['verified_pods']} pods run config {result['sha256'][:12]}"
-            )
-        _render_outcome(result)
-
-    emit(result, as_json, render)
-
-
-@secret_app.command("sync")
-def secret_sync(
-    ctx: typer.Context,
-    name: str = typer.Argument(..., help="The ExternalSecret."),
-    service: str = typer.Option(
-        None, "--service", help="Restart this service (default: those using it)."
-    ),
-    incident: int = IncidentOpt,
-    dry_run: bool = DryRunOpt,
-    timeout: str = TimeoutOpt,
-    kubeconfig: str = KubeconfigOpt,
-    context: str = ContextOpt,
-    namespace: str = NamespaceOpt,
-    in_cluster: bool = InClusterOpt,
-    target: str = TargetOpt,
-    as_json: bool = JsonOption,
-) -> None:
-    """Force an ExternalSecret to sync, confirm it did, then restart its users."""
-    from mgops.runbooks.kube.secrets import sync_secret
-
-    scope = make_scope(ctx, kubeconfig, context, namespace, in_cluster, target)
-    with live_watch(timeout, interval=0.5) as watch:
-        result = sync_secret(
-            scope,
-            name,
-            service=service,
-            incident_id=incident,
-            dry_run=dry_run,
-            watch=watch,
-        )
-
-    def render() -> None:
-        if result.get("refresh_after"):
-            console.print(
-                f"ExternalSecret {name} refreshed at {result['refresh_after']} "
-                f"(before: {result['refresh_before'] or 'never'})"
-            )
-        restarted = result.get("restarts") or {}
-        for svc, outcome in restarted.items():
-            console.print(f"restarted {svc}:")
-            _render_outcome(outcome)
-        if not result["restart"]:
-            console.print(f"no service uses Secret {result['secret']}; none restarted")
-        _render_outcome({"dry_run": result["dry_run"]})
-
-    emit(result, as_json, render)
-
-
-@flags_app.command("verify")
-def flags_verify(
-    ctx: typer.Context,
-    flag: str = typer.Argument(..., help="The flag's key (a.b for nested)."),
-    expect: str = typer.Option(..., "--expect", help="The value (JSON or text)."),
-    flags_url: str = typer.Option(None, "--flags-url", help="Or MGOPS_FLAGS_URL."),
-    consecutive: int = typer.Option(3, "--consecutive", min=1, help="Reads in a row."),
-    interval: str = typer.Option("2s", "--interval", help="Between reads."),
-    timeout: str = typer.Option("2m", "--timeout", help="Give up after."),
-    incident: int = IncidentOpt,
-    target: str = TargetOpt,
-    as_json: bool = JsonOption,
-) -> None:
-    """Poll the flags endpoint until FLAG reads the expected value."""
-    import httpx
-
-    from mgops.audit import audited
-    from mgops.runbooks.kube.flags import expected_value, verify_flag
-
-    url = require_setting("flags_url", flags_url, target)
-    app_ctx = app_context(ctx)
-    wanted = expected_value(expect)
-    with (
-        httpx.Client(timeout=5.0) as http,
-        audited(
-            app_ctx.store,
-            kind="flags.verify",
-            target=url,
-            params={"flag": flag, "expect": wanted},
-            incident_id=incident,
-            clock=app_ctx.clock,
-        ) as action,
-    ):
-        result = verify_flag(
-            url,
-            flag,
-            wanted,
-            http=http,
-            clock=app_ctx.clock,
-            timeout=parse_duration(timeout),
-            interval=parse_duration(interval),
-            consecutive=consecutive,
-        )
-        action.result.update(result)
-    emit(
-        result,
-        as_json,
-        lambda: console.print(
-            f"flag {flag} reads {expect} ({result['reads']} reads, "
-            f"{result['seconds']}s)"
-        ),
-    )
 
 
 # -- history and rollback ----------------------------------------------------
@@ -673,6 +426,6 @@ def rollback(
             f"{service}: revision {result['from_revision']} → {result['to_revision']} "
             f"({', '.join(str(i) for i in result['images'])})"
         )
-        _render_outcome(result)
+        render_outcome(result)
 
     emit(result, as_json, render)

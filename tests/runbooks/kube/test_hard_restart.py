@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from mgops.errors import ActionRefused, NotFound
-from mgops.runbooks.kube.restart import (
+from mgops.runbooks.kube.hard import (
     HARD_MARK,
     hard_restart,
     recorded_original,

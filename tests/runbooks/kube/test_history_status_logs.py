@@ -99,13 +99,16 @@ class TestStatus:
         cluster.set_fault("api-gateway", "crashloop")
         cluster.add_deployment("api-gateway", replicas=1)
         cluster.wait_for(
-            lambda: service_status(scope, "api-gateway")["pods"][0]["stuck"]
+            lambda: any(
+                p["stuck"] for p in service_status(scope, "api-gateway")["pods"]
+            )
         )
 
         pod = service_status(scope, "api-gateway")["pods"][0]
 
         assert pod["status"] == "CrashLoopBackOff"
         assert pod["ready"] is False
+        assert pod["restarts"] >= 1
 
     def test_overview_covers_every_policy_service(self, scope, cluster):
         """Missing deployments are listed as such, not an error."""

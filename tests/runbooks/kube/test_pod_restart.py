@@ -6,7 +6,7 @@ import pytest
 
 from mgops.errors import InputError
 from mgops.runbooks.kube.client import DisruptionBudgetBlocks
-from mgops.runbooks.kube.restart import restart_pod
+from mgops.runbooks.kube.pod_restart import restart_pod
 from tests.runbooks.kube.conftest import actions
 
 

@@ -40,6 +40,7 @@ class PodLife:
     ticks: int = 0
     terminating_ticks: int = 0
     restarts: int = 0
+    reported: bool = False
 
 
 @dataclass
@@ -356,7 +357,8 @@ class Controller:
         for container in status.get("containerStatuses", []):
             container["ready"] = ready
             if life.fault == "crashloop":
-                if life.ticks % 3 == 0:
+                # CrashLoopBackOff means the container already exited at least once.
+                if life.ticks % 3 == 0 or not life.restarts:
                     life.restarts += 1
                 container["restartCount"] = life.restarts
                 container["state"] = {
@@ -368,7 +370,8 @@ class Controller:
                 container["lastState"] = {
                     "terminated": {"exitCode": 1, "reason": "Error"}
                 }
-                if life.restarts == 1 and life.ticks % 3 == 0:
+                if not life.reported:
+                    life.reported = True
                     self.cluster.event(
                         pod,
                         "BackOff",
