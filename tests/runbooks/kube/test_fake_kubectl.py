@@ -161,3 +161,48 @@ class TestKubectlAgainstTheFake:
         time.sleep(0.3)
 
         assert cluster.deployment("api-gateway")["spec"]["replicas"] == 4
+
+
+@pytest.mark.parametrize("version", ["1.27", "1.33"])
+def test_the_oldest_and_newest_kubectl_beside_it_agree(
+    cluster, kubeconfig, tmp_path, version
+):
+    """kubectl 1.27 and 1.33 run the same verbs against the fake without error."""
+    binary = require_binary(
+        f"/usr/lib/google-cloud-sdk/bin/kubectl.{version}", "google-cloud-cli"
+    )
+    cluster.add_deployment("api-gateway", replicas=2)
+    cluster.wait_rolled_out("api-gateway")
+    verbs = [
+        ["scale", "deployment/api-gateway", "--replicas=3"],
+        ["rollout", "restart", "deployment/api-gateway"],
+        ["rollout", "status", "deployment/api-gateway", "--timeout=30s"],
+        ["rollout", "undo", "deployment/api-gateway"],
+        ["rollout", "status", "deployment/api-gateway", "--timeout=30s"],
+        ["annotate", "deployment/api-gateway", "checked-by=kubectl"],
+        ["get", "deployment", "api-gateway"],
+    ]
+
+    codes = [
+        subprocess.run(
+            [
+                str(binary),
+                f"--kubeconfig={kubeconfig}",
+                f"--cache-dir={tmp_path / 'c'}",
+                "-n",
+                "production",
+                *verb,
+            ],
+            capture_output=True,
+            timeout=60,
+            env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
+        ).returncode
+        for verb in verbs
+    ]
+
+    assert codes == [0] * len(verbs)
+    assert (
+        cluster.deployment("api-gateway")["metadata"]["annotations"]["checked-by"]
+        == "kubectl"
+    )
+    assert cluster.deployment("api-gateway")["spec"]["replicas"] == 3
