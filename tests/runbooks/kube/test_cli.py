@@ -166,6 +166,33 @@ class TestServiceCli:
         assert code == exitcodes.OK
         assert "flag dark_mode reads true" in out
 
+    def test_secret_sync_restarts_after_the_refresh(self, cluster, mgops):
+        cluster.add_deployment("api-gateway", replicas=2, pod_spec=MOUNTS_CONFIG)
+        cluster.add_external_secret("api-keys", "api-keys")
+        cluster.wait_rolled_out("api-gateway")
+
+        code, out, err = mgops("service", "secret", "sync", "api-keys", "--timeout=30s")
+
+        assert code == exitcodes.OK, err
+        assert "ExternalSecret api-keys refreshed at" in out
+        assert "restarted api-gateway" in out
+
+    def test_a_named_target_gives_the_namespace(
+        self, cluster, mgops, tmp_path, monkeypatch
+    ):
+        """--target reads kube_namespace from the mgops config file."""
+        config = tmp_path / "config.yaml"
+        config.write_text("targets:\n  staging:\n    kube_namespace: staging\n")
+        monkeypatch.setenv("MGOPS_CONFIG", str(config))
+        cluster.add_deployment("api-gateway", replicas=1, namespace="staging")
+
+        code, out, _ = mgops(
+            "service", "status", "api-gateway", "--target", "staging", "--json"
+        )
+
+        assert code == exitcodes.OK
+        assert json.loads(out)["namespace"] == "staging"
+
     def test_no_kubeconfig_is_a_usage_error(self, mgops):
         code, _, err = mgops("service", "status", kube=False)
 

@@ -150,6 +150,15 @@ class TestHardRestart:
 
         assert cluster.writes() == []
 
+    def test_a_paused_deployment_is_refused(self, scope, cluster, watch):
+        """As for a rolling restart (R7): refused, nothing scaled."""
+        cluster.add_deployment("api-gateway", replicas=3, paused=True)
+
+        with pytest.raises(ActionRefused, match="paused"):
+            hard_restart(scope, "api-gateway", watch=watch)
+
+        assert cluster.writes() == []
+
     def test_dry_run_scales_nothing(self, scope, cluster, watch):
         """--dry-run names the count and the outage, and writes nothing."""
         cluster.add_deployment("api-gateway", replicas=3)
