@@ -54,6 +54,17 @@ class TestRollingRestart:
         assert result["health"]["ok"] is True
         assert before.isdisjoint(after)
 
+    def test_two_restarts_in_one_second_both_roll(self, scope, cluster, watch):
+        """restartedAt has one-second resolution; the second restart still rolls."""
+        cluster.add_deployment("api-gateway", replicas=1)
+        cluster.wait_rolled_out("api-gateway")
+
+        first = rolling_restart(scope, "api-gateway", watch=watch)
+        second = rolling_restart(scope, "api-gateway", watch=watch)
+
+        assert first["restartedAt"] != second["restartedAt"]
+        assert second["generation"] == first["generation"] + 1
+
     def test_reports_progress_while_it_waits(self, scope, cluster, watch):
         """The progress callback sees the rollout move, ending with success."""
         cluster.add_deployment("api-gateway", replicas=3)

@@ -25,6 +25,7 @@ from mgops.runbooks.kube.restart import (
     WatchOptions,
     refuse_if_paused,
     restart_and_watch,
+    restart_stamp,
 )
 from mgops.runbooks.kube.scope import Scope, alive, pods_of
 
@@ -110,7 +111,7 @@ def apply_config(
     name = manifest["metadata"]["name"]
     svc = scope.service(service or _service_for(scope, name))
     digest = config_hash(manifest)
-    stamp = scope.clock.now().strftime("%Y-%m-%dT%H:%M:%SZ")
+    stamp = restart_stamp(scope.clock)
     with audited(
         scope.store,
         kind="service.config-apply",

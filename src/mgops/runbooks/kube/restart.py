@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 
 from mgops.audit import audited
+from mgops.clock import Clock
 from mgops.errors import (
     ActionRefused,
     TargetError,
@@ -108,7 +109,7 @@ def rolling_restart(
     watch: WatchOptions = WatchOptions(),
 ) -> dict[str, Any]:
     service = scope.service(name)
-    stamp = scope.clock.now().strftime("%Y-%m-%dT%H:%M:%SZ")
+    stamp = restart_stamp(scope.clock)
     params = {"mode": "rolling", "restartedAt": stamp, "namespace": scope.namespace}
     with audited(
         scope.store,
@@ -145,6 +146,13 @@ def restart_and_watch(
     extra_annotations: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """Patch the template's restart annotation, check it stuck, follow the rollout."""
+    # restartedAt has one-second resolution, as kubectl writes it: a second restart
+    # within the same second would leave the template unchanged and roll nothing.
+    current = scope.deployment(service)["spec"]["template"].get("metadata") or {}
+    if (current.get("annotations") or {}).get(RESTARTED_AT) == stamp:
+        scope.clock.sleep(1.0)
+        stamp = restart_stamp(scope.clock)
+
     watch.step(f"restarting {service.deployment}")
     patched = scope.client.patch_deployment(
         scope.namespace, service.deployment, restart_patch(stamp, extra_annotations)
@@ -155,6 +163,11 @@ def restart_and_watch(
             f"The restart annotation did not stick on {service.deployment}; the "
             "cluster shows a different template. Nothing will roll out."
         )
-    result = {"generation": patched["metadata"].get("generation")}
+    result = {"restartedAt": stamp, "generation": patched["metadata"].get("generation")}
     result.update(finish_rollout(scope, service.deployment, service.health_url, watch))
     return result
+
+
+def restart_stamp(clock: Clock) -> str:
+    """The restartedAt value: RFC 3339 in UTC, seconds, as kubectl writes it."""
+    return clock.now().strftime("%Y-%m-%dT%H:%M:%SZ")

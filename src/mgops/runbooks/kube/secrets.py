@@ -20,6 +20,7 @@ from mgops.runbooks.kube.restart import (
     WatchOptions,
     refuse_if_paused,
     restart_and_watch,
+    restart_stamp,
 )
 from mgops.runbooks.kube.scope import Scope
 
@@ -106,7 +107,7 @@ def sync_secret(
             scope, name, before, watch
         ).isoformat()
 
-        stamp = scope.clock.now().strftime("%Y-%m-%dT%H:%M:%SZ")
+        stamp = restart_stamp(scope.clock)
         result["restarts"] = {
             svc: restart_and_watch(scope, scope.service(svc), stamp, watch)
             for svc in services
