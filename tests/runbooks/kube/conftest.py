@@ -111,7 +111,7 @@ def http() -> Iterator[httpx.Client]:
 
 @pytest.fixture
 def watch(http: httpx.Client) -> WatchOptions:
-    return WatchOptions(timeout=20.0, interval=0.05, http=http)
+    return WatchOptions(timeout=20.0, interval=0.05, http=http, health_wait=0.1)
 
 
 @pytest.fixture(scope="session")

@@ -45,6 +45,8 @@ class WatchOptions:
     on_progress: ProgressCallback | None = None
     on_step: Callable[[str], None] | None = None
     http: httpx.Client | None = None
+    health_attempts: int = 3
+    health_wait: float = 2.0
 
     def step(self, text: str) -> None:
         if self.on_step:
@@ -83,7 +85,13 @@ def finish_rollout(
         result["health"] = {"url": health_url, "ok": None, "detail": "not checked"}
         return result
     watch.step("checking health")
-    health = check_health(health_url, http=watch.http, clock=scope.clock)
+    health = check_health(
+        health_url,
+        http=watch.http,
+        clock=scope.clock,
+        attempts=watch.health_attempts,
+        wait=watch.health_wait,
+    )
     result["health"] = health.as_dict()
     if not health.ok:
         raise TargetError(
