@@ -116,6 +116,11 @@ def secret_sync(
         for svc, outcome in restarted.items():
             console.print(f"restarted {svc}:")
             render_outcome(outcome)
+        if result.get("not_restarted"):
+            console.print(
+                "also uses it, not in the policy, not restarted: "
+                + ", ".join(result["not_restarted"])
+            )
         if not result["restart"]:
             console.print(f"no service uses Secret {result['secret']}; none restarted")
         render_outcome({"dry_run": result["dry_run"]})

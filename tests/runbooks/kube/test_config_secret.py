@@ -160,6 +160,7 @@ class TestSecretSync:
         """A fresh force-sync value, refreshTime advances, then the service restarts."""
         cluster.add_deployment("api-gateway", replicas=2, pod_spec=MOUNTS_CONFIG)
         cluster.add_deployment("auth-service", replicas=1)
+        cluster.add_deployment("batch-export", replicas=1, pod_spec=MOUNTS_CONFIG)
         cluster.add_external_secret("api-keys", "api-keys")
         cluster.wait_for(
             lambda: cluster.store.get(
@@ -171,6 +172,7 @@ class TestSecretSync:
         result = sync_secret(scope, "api-keys", watch=watch)
 
         assert result["restart"] == ["api-gateway"]
+        assert result["not_restarted"] == ["batch-export"]
         assert result["refresh_after"] > result["refresh_before"]
         assert result["restarts"]["api-gateway"]["rollout"]["done"] is True
         patch = next(r for r in cluster.writes() if "externalsecrets" in r.path)

@@ -77,7 +77,13 @@ def sync_secret(
     ) as action:
         external = scope.client.get_external_secret(scope.namespace, name)
         secret = (external.get("spec", {}).get("target") or {}).get("name") or name
-        services = _services_using(scope, secret, service)
+        users = [
+            d["metadata"]["name"]
+            for d in scope.client.list_deployments(scope.namespace)
+            if uses_secret(d, secret)
+        ]
+        services = _services_to_restart(scope, users, service)
+        by_deployment = {scope.service(s).deployment for s in services}
         for svc in services:
             refuse_if_paused(scope.deployment(scope.service(svc)), "restart")
         before = parse_time((external.get("status") or {}).get("refreshTime"))
@@ -86,6 +92,8 @@ def sync_secret(
             "secret": secret,
             "refresh_before": before.isoformat() if before else None,
             "restart": services,
+            # Users outside the policy are named, never restarted behind its back.
+            "not_restarted": sorted(set(users) - by_deployment),
             "dry_run": dry_run,
         }
         action.result.update(result)
@@ -116,16 +124,14 @@ def sync_secret(
         return result
 
 
-def _services_using(scope: Scope, secret: str, explicit: str | None) -> list[str]:
+def _services_to_restart(
+    scope: Scope, users: list[str], explicit: str | None
+) -> list[str]:
     if explicit:
         scope.service(explicit)
         return [explicit]
     by_deployment = {s.deployment: s.name for s in scope.policy.services}
-    return [
-        by_deployment[d["metadata"]["name"]]
-        for d in scope.client.list_deployments(scope.namespace)
-        if d["metadata"]["name"] in by_deployment and uses_secret(d, secret)
-    ]
+    return [by_deployment[d] for d in users if d in by_deployment]
 
 
 def _wait_refreshed(
