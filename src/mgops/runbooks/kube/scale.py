@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from mgops.audit import audited
@@ -24,6 +25,7 @@ from mgops.runbooks.kube.metrics import (
     SCALE_DOWN_CPU_LIMIT,
     ServiceQueries,
     WatchReport,
+    WatchSample,
     project_cpu,
     watch_service,
 )
@@ -229,7 +231,7 @@ def watch_after_scale(
     interval: float = 30.0,
     incident_id: int | None = None,
     window: str = "5m",
-    on_sample: Any = None,
+    on_sample: Callable[[WatchSample], None] | None = None,
 ) -> WatchReport:
     """Runbook 1.2 step 3: error rate, latency and CPU for ``duration`` seconds."""
     service = scope.service(name)
