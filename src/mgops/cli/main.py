@@ -22,6 +22,7 @@ from mgops.cli import oncall as oncall_cli
 from mgops.cli import page as page_cli
 from mgops.cli import person as person_cli
 from mgops.cli import policy as policy_cli
+from mgops.cli import service as service_cli
 from mgops.cli.context import AppContext
 from mgops.cli.output import err_console
 from mgops.cli.serve import serve
@@ -47,6 +48,7 @@ app.add_typer(oncall_cli.app, name="oncall")
 app.add_typer(page_cli.app, name="page")
 app.command("worker")(page_cli.worker)
 app.add_typer(person_cli.app, name="person")
+app.add_typer(service_cli.app, name="service")
 
 
 def _version(value: bool) -> None:

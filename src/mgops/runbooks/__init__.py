@@ -1,0 +1,1 @@
+"""Runbooks as audited commands: Kubernetes services, PostgreSQL, Redis, Qdrant."""
