@@ -49,12 +49,15 @@ class Worker:
     clock: Clock = SYSTEM_CLOCK
     channels: Channels = field(default_factory=channels_from_env)
     links: LinkSigner | None = None
+    batch: int = 200
 
     def _link(self, page_id: int) -> str | None:
         return self.links.ack_url(page_id) if self.links else None
 
     def tick(self) -> TickReport:
-        fired = fire_due(self.store, self.policy, self.clock, link=self._link)
+        fired = fire_due(
+            self.store, self.policy, self.clock, limit=self.batch, link=self._link
+        )
         reminded = remind_overdue_updates(self.store, self.policy, self.clock)
         delivered = deliver_due(
             self.store, self.channels, self.clock, ack_url=self._link

@@ -1,4 +1,4 @@
-"""Paging and escalation: one page per step, acks stop everything, restarts lose nothing."""
+"""Paging and escalation: one page per step; acks stop all; restarts lose nothing."""
 
 from __future__ import annotations
 
@@ -130,7 +130,7 @@ class TestEscalation:
         assert ["engineer-a", "engineer-b"] == [p.person for p in pages(store)]
 
     def test_case_o6_ack_stops_the_rule_and_escalation(self, store: Store) -> None:
-        """Push, wait 60 s, SMS, wait 60 s, call; ack at 30 s: no SMS, call or secondary."""
+        """Push, 60 s, SMS, 60 s, call; ack at 30 s: no SMS, no call, no secondary."""
         rule = [
             {"contact": "console", "after_seconds": 0},
             {"contact": "sms", "after_seconds": 60},
@@ -164,7 +164,7 @@ class TestEscalation:
         assert 1 == len(pages(store))
 
     def test_case_o5_window_and_restart(self, store: Store) -> None:
-        """Continue only 09-17 Berlin: alert at 06:00, restart at 07:00, secondary at 09:00."""
+        """Only 09-17 Berlin: alert 06:00, restart 07:00, secondary paged 09:00."""
         window = {"timezone": "Europe/Berlin", "start": "09:00", "end": "17:00"}
         policy = paging_policy(level1_window=window)
         berlin_six = datetime(2026, 3, 4, 5, 0, tzinfo=UTC)  # 06:00 CET, a Wednesday

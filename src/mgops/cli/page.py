@@ -244,6 +244,7 @@ def worker(
     ctx: typer.Context,
     interval: float = typer.Option(1.0, "--interval", help="Seconds between ticks."),
     once: bool = typer.Option(False, "--once", help="One tick, then exit."),
+    batch: int = typer.Option(200, "--batch", help="Timers claimed per tick."),
 ) -> None:
     """Fire due escalations and reminders, deliver notifications (runs in serve too)."""
     import signal
@@ -255,6 +256,7 @@ def worker(
     app_ctx = app_context(ctx)
     jsonlog.configure("INFO")
     runner = make_worker(app_ctx.store, app_ctx.policy, app_ctx.clock)
+    runner.batch = batch
     if once:
         report = runner.tick()
         console.print(
