@@ -166,3 +166,118 @@ def _wait_ready(server: PostgresServer, timeout: float = 30.0) -> None:
         except psycopg.OperationalError:
             time.sleep(0.2)
     raise TimeoutError("PostgreSQL did not accept connections")
+
+
+@dataclass
+class RedisServer:
+    port: int
+    process: subprocess.Popen[bytes]
+    workdir: Path
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def stop(self, *, remove: bool = True) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        if remove:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+def start_redis(*, cluster: bool = False, workdir: Path | None = None) -> RedisServer:
+    """A redis-server on loopback, no persistence; cluster-enabled when asked."""
+    binary = require_binary("redis-server", "redis-server")
+    root = workdir or Path(tempfile.mkdtemp(prefix="mgops-redis-"))
+    root.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    args = [
+        str(binary),
+        "--bind", "127.0.0.1",
+        "--port", str(port),
+        "--save", "",
+        "--appendonly", "no",
+        "--dir", str(root),
+        "--daemonize", "no",
+        "--protected-mode", "yes",
+        "--latency-monitor-threshold", "1",
+    ]  # fmt: skip
+    if cluster:
+        args += [
+            "--cluster-enabled", "yes",
+            "--cluster-config-file", f"nodes-{port}.conf",
+            "--cluster-node-timeout", "5000",
+        ]  # fmt: skip
+    log = (root / f"redis-{port}.log").open("ab")
+    process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        wait_for_port(port, timeout=15)
+    except TimeoutError:
+        process.kill()
+        raise RuntimeError(f"redis-server did not start on {port}") from None
+    return RedisServer(port=port, process=process, workdir=root)
+
+
+@dataclass
+class RedisCluster:
+    nodes: list[RedisServer]
+
+    @property
+    def url(self) -> str:
+        return self.nodes[0].url
+
+    def stop(self) -> None:
+        for node in self.nodes:
+            node.stop(remove=False)
+        shutil.rmtree(self.nodes[0].workdir, ignore_errors=True)
+
+
+def start_redis_cluster(size: int = 3) -> RedisCluster:
+    """``size`` primaries, no replicas, all 16384 slots assigned, state ok."""
+    cli = require_binary("redis-cli", "redis-tools")
+    root = Path(tempfile.mkdtemp(prefix="mgops-redis-cluster-"))
+    nodes = [start_redis(cluster=True, workdir=root) for _ in range(size)]
+    cluster = RedisCluster(nodes)
+    try:
+        subprocess.run(
+            [
+                str(cli),
+                "--cluster",
+                "create",
+                *(f"127.0.0.1:{n.port}" for n in nodes),
+                "--cluster-replicas",
+                "0",
+                "--cluster-yes",
+            ],
+            check=True,
+            capture_output=True,
+            timeout=60,
+        )
+        _wait_cluster_ok(cli, nodes)
+    except Exception:
+        cluster.stop()
+        raise
+    return cluster
+
+
+def _wait_cluster_ok(cli: Path, nodes: list[RedisServer], timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        states = [
+            subprocess.run(
+                [str(cli), "-p", str(n.port), "cluster", "info"],
+                capture_output=True,
+                text=True,
+                check=False,
+            ).stdout
+            for n in nodes
+        ]
+        if all("cluster_state:ok" in s for s in states):
+            return
+        time.sleep(0.2)
+    raise TimeoutError("the Redis cluster never reached cluster_state:ok")

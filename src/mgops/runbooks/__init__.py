@@ -1,0 +1,1 @@
+"""Runbook procedures as safe, audited commands: one package per system."""

@@ -1,0 +1,134 @@
+"""Finding keys without blocking the server, and deleting them in small batches.
+
+The runbook's ``KEYS session:user:<id>:*`` walks the whole keyspace in one
+command and stalls every other client; its ``DEL session:user:<id>:*`` deletes a
+key literally named with a star, which does not exist. Here keys are found with
+``SCAN`` (one bounded step at a time, on every primary of a cluster) and removed
+with ``UNLINK`` (memory is freed off the main thread), in batches that never
+cross a cluster hash slot. Ids put into a pattern are escaped first, so a user
+id holding ``*`` or ``[`` matches only that user's keys.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+import redis
+
+from mgops.runbooks.redis.client import RedisTarget, translated
+
+GLOB_SPECIAL = frozenset(b"*?[]\\")
+SCAN_COUNT = 1000
+UNLINK_BATCH = 500
+
+Progress = Callable[[int], None]
+
+
+def escape_glob(value: str | bytes) -> bytes:
+    """``value`` with every glob character escaped, for use inside a MATCH pattern."""
+    raw = value.encode("utf-8") if isinstance(value, str) else value
+    out = bytearray()
+    for byte in raw:
+        if byte in GLOB_SPECIAL:
+            out.append(ord("\\"))
+        out.append(byte)
+    return bytes(out)
+
+
+def as_pattern(pattern: str | bytes) -> bytes:
+    return pattern.encode("utf-8") if isinstance(pattern, str) else pattern
+
+
+@dataclass
+class Throttle:
+    """Pauses between batches so other clients keep getting served.
+
+    ``pause`` is slept after every batch; when a batch took longer than
+    ``slow_batch`` seconds on the server side, the next pause doubles (up to
+    ``max_pause``), and it decays back as batches get fast again.
+    """
+
+    pause: float = 0.0
+    slow_batch: float = 0.005
+    max_pause: float = 0.05
+    sleep: Callable[[float], None] = time.sleep
+    _extra: float = field(default=0.0, init=False)
+
+    def after_batch(self, took: float) -> None:
+        if took > self.slow_batch:
+            self._extra = min(self.max_pause, max(self._extra * 2, 0.001))
+        else:
+            self._extra /= 2
+        delay = self.pause + self._extra
+        if delay > 0.0001:
+            self.sleep(delay)
+
+
+def scan_node(
+    client: redis.Redis,
+    pattern: bytes,
+    *,
+    count: int = SCAN_COUNT,
+    throttle: Throttle | None = None,
+    on_step: Progress | None = None,
+) -> Iterator[list[bytes]]:
+    """Batches of keys matching ``pattern`` on one server, one SCAN step each."""
+    cursor = 0
+    while True:
+        started = time.perf_counter()
+        cursor, keys = client.scan(cursor=cursor, match=pattern, count=count)
+        if on_step:
+            on_step(count)
+        if keys:
+            yield list(keys)
+        if throttle:
+            throttle.after_batch(time.perf_counter() - started)
+        if cursor == 0:
+            return
+
+
+def scan_all(
+    target: RedisTarget,
+    pattern: str | bytes,
+    *,
+    count: int = SCAN_COUNT,
+    throttle: Throttle | None = None,
+    on_step: Progress | None = None,
+) -> Iterator[tuple[redis.Redis, list[bytes]]]:
+    """``(node client, keys)`` batches over every primary; the keys live there."""
+    match = as_pattern(pattern)
+    for _host, client in target.primaries():
+        with translated(target.where):
+            for keys in scan_node(
+                client, match, count=count, throttle=throttle, on_step=on_step
+            ):
+                yield client, keys
+
+
+def unlink_keys(target: RedisTarget, client: redis.Redis, keys: list[bytes]) -> int:
+    """UNLINK ``keys`` on the node that holds them, one command per hash slot."""
+    by_slot: dict[int, list[bytes]] = defaultdict(list)
+    for key in keys:
+        by_slot[target.key_slot(key)].append(key)
+    if len(by_slot) == 1 and len(keys) <= UNLINK_BATCH:
+        with translated(target.where):
+            return int(client.unlink(*keys))
+    # Several slots (a cluster node): one UNLINK per slot, sent as one pipeline.
+    pipe = client.pipeline(transaction=False)
+    for slot_keys in by_slot.values():
+        for start in range(0, len(slot_keys), UNLINK_BATCH):
+            pipe.unlink(*slot_keys[start : start + UNLINK_BATCH])
+    with translated(target.where):
+        return sum(int(n) for n in pipe.execute())
+
+
+def count_keys(target: RedisTarget) -> int:
+    """DBSIZE summed over the primaries: the denominator of a scan's progress."""
+    total = 0
+    with translated(target.where):
+        for _host, client in target.primaries():
+            total += int(client.dbsize())
+    return total
