@@ -7,9 +7,11 @@ failure that names the package (``make test`` installs them), never a skip.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pwd
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -68,6 +70,7 @@ class PostgresServer:
     port: int
     process: subprocess.Popen[bytes] | None = None
     log: Path = field(default_factory=lambda: Path(os.devnull))
+    cleanup: list[Path] = field(default_factory=list)
 
     @property
     def url(self) -> str:
@@ -76,16 +79,35 @@ class PostgresServer:
     def dsn(self, dbname: str = "postgres") -> str:
         return f"postgresql://postgres@127.0.0.1:{self.port}/{dbname}"
 
+    def postmaster_pid(self) -> int | None:
+        """The server's own pid: ``self.process`` may be runuser, which does not
+        pass SIGINT on, so signals go to the pid in ``postmaster.pid``."""
+        try:
+            return int((self.data_dir / "postmaster.pid").read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            return None
+
     def stop(self, *, remove: bool = True) -> None:
         if self.process and self.process.poll() is None:
-            self.process.send_signal(2)  # SIGINT: fast shutdown
+            pid = self.postmaster_pid() or self.process.pid
+            _signal(pid, signal.SIGINT)  # fast shutdown
             try:
                 self.process.wait(timeout=20)
             except subprocess.TimeoutExpired:
+                _signal(pid, signal.SIGQUIT)  # immediate shutdown
                 self.process.kill()
                 self.process.wait()
         if remove:
             shutil.rmtree(self.data_dir.parent, ignore_errors=True)
+            for path in self.cleanup:
+                shutil.rmtree(path, ignore_errors=True)
+
+
+def _signal(pid: int | None, sig: signal.Signals) -> None:
+    if pid is None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, sig)
 
 
 def start_postgres(
@@ -281,3 +303,37 @@ def _wait_cluster_ok(cli: Path, nodes: list[RedisServer], timeout: float = 30) -
             return
         time.sleep(0.2)
     raise TimeoutError("the Redis cluster never reached cluster_state:ok")
+
+
+def start_standby(primary: PostgresServer) -> PostgresServer:
+    """A streaming replica of ``primary``, cloned with pg_basebackup -R."""
+    require_binary(PG_BIN / "pg_basebackup", "postgresql-15")
+    root = Path(tempfile.mkdtemp(prefix="mgops-pg-standby-"))
+    root.chmod(0o755)
+    _chown_for_postgres(root)
+    data = root / "data"
+    subprocess.run(
+        [
+            *_as_postgres_user(),
+            str(PG_BIN / "pg_basebackup"),
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(primary.port),
+            "-U",
+            "postgres",
+            "-D",
+            str(data),
+            "-R",
+            "-X",
+            "stream",
+            "--no-sync",
+        ],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    standby = start_postgres(data_dir=data, initdb=False)
+    # start_postgres made its own directory for the socket and the log.
+    standby.cleanup = [standby.log.parent]
+    return standby

@@ -7,10 +7,20 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from mgops.clock import ManualClock
+from mgops.runbooks.postgres.client import PgTarget
+from mgops.runbooks.postgres.client import connect as pg_connect
 from mgops.runbooks.redis.client import RedisTarget, connect
 from mgops.store.db import Store
 from mgops.store.models import Incident
-from tests.servers import RedisCluster, RedisServer, start_redis, start_redis_cluster
+from tests.servers import (
+    PostgresServer,
+    RedisCluster,
+    RedisServer,
+    start_postgres,
+    start_redis,
+    start_redis_cluster,
+    start_standby,
+)
 
 
 @pytest.fixture(scope="session")
@@ -69,3 +79,28 @@ def make_incident(store: Store, clock: ManualClock) -> Callable[..., int]:
             return int(row.id)
 
     return make
+
+
+@pytest.fixture
+def pg_target(postgres_db: str) -> Iterator[PgTarget]:
+    """An mgops session on a fresh database with pg_stat_statements installed."""
+    target = pg_connect(postgres_db)
+    target.conn.execute("create extension if not exists pg_stat_statements")
+    yield target
+    target.close()
+
+
+@pytest.fixture(scope="session")
+def pg_primary() -> Iterator[PostgresServer]:
+    """A primary of its own for replication tests (standbys attach to it)."""
+    server = start_postgres(extra_conf={"wal_keep_size": "'64MB'"})
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def pg_standby(pg_primary: PostgresServer) -> Iterator[PostgresServer]:
+    """A streaming replica of ``pg_primary`` made with pg_basebackup."""
+    server = start_standby(pg_primary)
+    yield server
+    server.stop()

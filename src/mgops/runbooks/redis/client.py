@@ -12,27 +12,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import redis
 from redis.cluster import RedisCluster
 
 from mgops.errors import InputError, TargetError, TargetUnreachable, Unauthorized
+from mgops.runbooks.urls import host_port, redact_url
 
 SOCKET_TIMEOUT = 5.0
 CONNECT_TIMEOUT = 3.0
-
-
-def redact_url(url: str) -> str:
-    """The URL without its password, fit for audit rows and messages."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
-    user = f"{parts.username}:***@" if parts.username else ":***@"
-    return urlunsplit(parts._replace(netloc=user + host))
 
 
 @contextmanager
@@ -68,8 +56,7 @@ class RedisTarget:
 
     @property
     def host(self) -> str:
-        parts = urlsplit(self.url)
-        return f"{parts.hostname}:{parts.port or 6379}"
+        return host_port(self.url, 6379)
 
     def primaries(self) -> list[tuple[str, redis.Redis]]:
         """``(host:port, client)`` for every primary that owns keys."""
