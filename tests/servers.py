@@ -328,6 +328,7 @@ def start_standby(primary: PostgresServer) -> PostgresServer:
             "-X",
             "stream",
             "--no-sync",
+            "--checkpoint=fast",
         ],
         check=True,
         capture_output=True,

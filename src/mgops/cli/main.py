@@ -16,6 +16,7 @@ from click.exceptions import Exit as ClickExit
 
 from mgops import __version__, exitcodes
 from mgops.cli import db as db_cli
+from mgops.cli import pg as pg_cli
 from mgops.cli import policy as policy_cli
 from mgops.cli import redis as redis_cli
 from mgops.cli.context import AppContext
@@ -32,6 +33,7 @@ app = typer.Typer(
 app.add_typer(policy_cli.app, name="policy")
 app.add_typer(db_cli.app, name="db")
 app.add_typer(redis_cli.app, name="redis")
+app.add_typer(pg_cli.app, name="pg")
 
 
 def _version(value: bool) -> None:
