@@ -18,6 +18,7 @@ from mgops import __version__, exitcodes
 from mgops.cli import db as db_cli
 from mgops.cli import pg as pg_cli
 from mgops.cli import policy as policy_cli
+from mgops.cli import qdrant as qdrant_cli
 from mgops.cli import redis as redis_cli
 from mgops.cli.context import AppContext
 from mgops.cli.output import err_console
@@ -34,6 +35,7 @@ app.add_typer(policy_cli.app, name="policy")
 app.add_typer(db_cli.app, name="db")
 app.add_typer(redis_cli.app, name="redis")
 app.add_typer(pg_cli.app, name="pg")
+app.add_typer(qdrant_cli.app, name="qdrant")
 
 
 def _version(value: bool) -> None:
