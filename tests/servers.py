@@ -234,6 +234,9 @@ def start_redis(*, cluster: bool = False, workdir: Path | None = None) -> RedisS
             "--cluster-enabled", "yes",
             "--cluster-config-file", f"nodes-{port}.conf",
             "--cluster-node-timeout", "5000",
+            # The bus port defaults to port + 10000, which may be taken or
+            # above 65535; name a free one.
+            "--cluster-port", str(free_port()),
         ]  # fmt: skip
     log = (root / f"redis-{port}.log").open("ab")
     process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)
@@ -241,6 +244,7 @@ def start_redis(*, cluster: bool = False, workdir: Path | None = None) -> RedisS
         wait_for_port(port, timeout=15)
     except TimeoutError:
         process.kill()
+        process.wait()
         raise RuntimeError(f"redis-server did not start on {port}") from None
     return RedisServer(port=port, process=process, workdir=root)
 
@@ -256,16 +260,19 @@ class RedisCluster:
     def stop(self) -> None:
         for node in self.nodes:
             node.stop(remove=False)
-        shutil.rmtree(self.nodes[0].workdir, ignore_errors=True)
+        if self.nodes:
+            shutil.rmtree(self.nodes[0].workdir, ignore_errors=True)
 
 
 def start_redis_cluster(size: int = 3) -> RedisCluster:
     """``size`` primaries, no replicas, all 16384 slots assigned, state ok."""
     cli = require_binary("redis-cli", "redis-tools")
     root = Path(tempfile.mkdtemp(prefix="mgops-redis-cluster-"))
-    nodes = [start_redis(cluster=True, workdir=root) for _ in range(size)]
-    cluster = RedisCluster(nodes)
+    cluster = RedisCluster([])
     try:
+        for _ in range(size):
+            cluster.nodes.append(start_redis(cluster=True, workdir=root))
+        nodes = cluster.nodes
         subprocess.run(
             [
                 str(cli),

@@ -20,7 +20,7 @@ from mgops.runbooks.redis.keys import (
     Throttle,
     as_pattern,
     scan_all,
-    unlink_keys,
+    scan_and_unlink,
 )
 from mgops.store.db import Store
 
@@ -80,13 +80,15 @@ def delete_matching(
     report = PatternReport(
         pattern=show_key(as_pattern(pattern)), target=target.where, applied=True
     )
-    for client, keys in scan_all(
-        target, pattern, count=count, throttle=throttle, on_step=on_step
-    ):
-        report.matched += len(keys)
-        room = SAMPLE_SIZE - len(report.sample)
-        report.sample.extend(show_key(k) for k in keys[:room])
-        report.deleted += unlink_keys(target, client, keys)
+    match = as_pattern(pattern)
+    for _host, client in target.primaries():
+        for keys, deleted in scan_and_unlink(
+            target, client, match, count=count, throttle=throttle, on_step=on_step
+        ):
+            report.matched += len(keys)
+            report.deleted += deleted
+            room = SAMPLE_SIZE - len(report.sample)
+            report.sample.extend(show_key(k) for k in keys[:room])
     return report
 
 

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import redis
+from redis.crc import key_slot
 
 from mgops.runbooks.redis.client import RedisTarget, translated
 
@@ -108,21 +109,65 @@ def scan_all(
                 yield client, keys
 
 
-def unlink_keys(target: RedisTarget, client: redis.Redis, keys: list[bytes]) -> int:
-    """UNLINK ``keys`` on the node that holds them, one command per hash slot."""
+def unlink_groups(target: RedisTarget, keys: list[bytes]) -> list[list[bytes]]:
+    """``keys`` split so that no UNLINK crosses a hash slot or exceeds a batch."""
+    if not target.cluster:
+        return [keys[i : i + UNLINK_BATCH] for i in range(0, len(keys), UNLINK_BATCH)]
     by_slot: dict[int, list[bytes]] = defaultdict(list)
     for key in keys:
-        by_slot[target.key_slot(key)].append(key)
-    if len(by_slot) == 1 and len(keys) <= UNLINK_BATCH:
-        with translated(target.where):
-            return int(client.unlink(*keys))
-    # Several slots (a cluster node): one UNLINK per slot, sent as one pipeline.
+        by_slot[key_slot(key)].append(key)
+    return [
+        slot_keys[start : start + UNLINK_BATCH]
+        for slot_keys in by_slot.values()
+        for start in range(0, len(slot_keys), UNLINK_BATCH)
+    ]
+
+
+def unlink_keys(target: RedisTarget, client: redis.Redis, keys: list[bytes]) -> int:
+    """UNLINK ``keys`` on the node that holds them, one command per hash slot."""
     pipe = client.pipeline(transaction=False)
-    for slot_keys in by_slot.values():
-        for start in range(0, len(slot_keys), UNLINK_BATCH):
-            pipe.unlink(*slot_keys[start : start + UNLINK_BATCH])
+    for group in unlink_groups(target, keys):
+        pipe.unlink(*group)
     with translated(target.where):
         return sum(int(n) for n in pipe.execute())
+
+
+def scan_and_unlink(
+    target: RedisTarget,
+    client: redis.Redis,
+    pattern: bytes,
+    *,
+    count: int = SCAN_COUNT,
+    throttle: Throttle | None = None,
+    on_step: Progress | None = None,
+) -> Iterator[tuple[list[bytes], int]]:
+    """Delete what ``pattern`` matches on one node; yields (keys found, deleted).
+
+    Each round trip carries the UNLINKs for the previous step's keys and the next
+    SCAN, so the walk costs one round trip per step instead of two while every
+    command stays as small as before.
+    """
+    cursor, pending, first = 0, [], True
+    while first or cursor != 0 or pending:
+        started = time.perf_counter()
+        pipe = client.pipeline(transaction=False)
+        for group in unlink_groups(target, pending):
+            pipe.unlink(*group)
+        scanning = first or cursor != 0
+        if scanning:
+            pipe.scan(cursor=cursor, match=pattern, count=count)
+        with translated(target.where):
+            replies = pipe.execute()
+        deleted = sum(int(n) for n in (replies[:-1] if scanning else replies))
+        found: list[bytes] = []
+        if scanning:
+            cursor, found = replies[-1][0], list(replies[-1][1])
+            if on_step:
+                on_step(count)
+        first, pending = False, found
+        yield found, deleted
+        if throttle:
+            throttle.after_batch(time.perf_counter() - started)
 
 
 def count_keys(target: RedisTarget) -> int:
