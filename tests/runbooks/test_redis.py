@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import pytest
 
-from mgops.runbooks.redis.client import RedisTarget
+from mgops.runbooks.redis.client import RedisTarget, connect
 from mgops.runbooks.redis.delete import delete_pattern, flush
 from mgops.runbooks.redis.inspect import big_keys, dbsize, hit_ratio, key_prefix, memory
 from mgops.runbooks.redis.keys import Throttle, escape_glob
@@ -19,6 +19,7 @@ from mgops.runbooks.redis.sessions import (
 )
 from mgops.store.db import Store
 from tests.runbooks.helpers import actions, timeline
+from tests.servers import RedisServer
 
 
 def command_calls(target: RedisTarget, name: str) -> int:
@@ -217,8 +218,39 @@ class TestDeletePattern:
         assert (report.matched, report.deleted) == (2500, 2500)
         assert redis_target.client.dbsize() == 2500
         assert command_calls(redis_target, "unlink") >= 5
+        assert command_calls(redis_target, "evalsha") >= 3  # server-side steps
         assert command_calls(redis_target, "del") == 0
         assert command_calls(redis_target, "keys") == 0
+
+    def test_without_scripting_rights_the_client_walk_does_the_same(
+        self, redis_server: RedisServer, redis_target: RedisTarget, store: Store
+    ) -> None:
+        """An ACL user without @scripting: EVAL is refused, SCAN + UNLINK still work."""
+        client = redis_target.client
+        client.acl_setuser(
+            "ops",
+            enabled=True,
+            passwords=["+secret"],
+            keys=["~*"],
+            commands=["+@all", "-@scripting"],
+        )
+        client.mset({f"content:{i}": 1 for i in range(1500)} | {"keep": 1})
+        reset_stats(redis_target)
+        ops = connect(f"redis://ops:secret@127.0.0.1:{redis_server.port}/0")
+
+        report = delete_pattern(
+            target=ops, store=store, pattern="content:*", apply=True
+        )
+
+        assert (report.matched, report.deleted) == (1500, 1500)
+        assert remaining(redis_target) == {b"keep"}
+        assert command_calls(redis_target, "scan") >= 2
+        assert command_calls(redis_target, "evalsha") == 0
+        assert actions(store)[-1].target == (
+            f"redis://ops:***@127.0.0.1:{redis_server.port}/0"
+        )
+        ops.close()
+        client.acl_deluser("ops")
 
     def test_binary_pattern_and_keys(
         self, redis_target: RedisTarget, store: Store

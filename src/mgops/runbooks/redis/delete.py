@@ -9,22 +9,28 @@ the memory in the background instead of stalling for seconds.
 
 from __future__ import annotations
 
+import itertools
+import logging
 from dataclasses import dataclass, field
 from typing import Any
+
+import redis
 
 from mgops.audit import audited
 from mgops.runbooks.redis.client import RedisTarget, show_key, translated
 from mgops.runbooks.redis.keys import (
-    SCAN_COUNT,
+    DELETE_COUNT,
     Progress,
     Throttle,
     as_pattern,
     scan_all,
     scan_and_unlink,
+    unlink_by_script,
 )
 from mgops.store.db import Store
 
 SAMPLE_SIZE = 10
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -51,7 +57,7 @@ def preview_pattern(
     target: RedisTarget,
     pattern: str | bytes,
     *,
-    count: int = SCAN_COUNT,
+    count: int = DELETE_COUNT,
     throttle: Throttle | None = None,
     on_step: Progress | None = None,
 ) -> PatternReport:
@@ -72,7 +78,7 @@ def delete_matching(
     target: RedisTarget,
     pattern: str | bytes,
     *,
-    count: int = SCAN_COUNT,
+    count: int = DELETE_COUNT,
     throttle: Throttle | None = None,
     on_step: Progress | None = None,
 ) -> PatternReport:
@@ -81,6 +87,10 @@ def delete_matching(
         pattern=show_key(as_pattern(pattern)), target=target.where, applied=True
     )
     match = as_pattern(pattern)
+    if not target.cluster and _delete_by_script(
+        target, match, report, count=count, throttle=throttle, on_step=on_step
+    ):
+        return report
     for _host, client in target.primaries():
         for keys, deleted in scan_and_unlink(
             target, client, match, count=count, throttle=throttle, on_step=on_step
@@ -92,6 +102,41 @@ def delete_matching(
     return report
 
 
+def _delete_by_script(
+    target: RedisTarget,
+    match: bytes,
+    report: PatternReport,
+    *,
+    count: int,
+    throttle: Throttle | None,
+    on_step: Progress | None,
+) -> bool:
+    """The server-side steps; False (nothing done) when scripts are not allowed."""
+    client = target.client
+    assert isinstance(client, redis.Redis)
+    steps = unlink_by_script(
+        client,
+        match,
+        count=count,
+        sample_size=SAMPLE_SIZE,
+        throttle=throttle,
+        on_step=on_step,
+    )
+    with translated(target.where):
+        try:
+            first = next(steps)
+        except redis.ResponseError as exc:
+            # NOPERM (an ACL without @scripting) or scripting switched off: the
+            # client-side walk does the same work with plain SCAN and UNLINK.
+            logger.info("pattern delete without scripts", extra={"reason": str(exc)})
+            return False
+        for sample, found, deleted in itertools.chain([first], steps):
+            report.matched += found
+            report.deleted += deleted
+            report.sample.extend(show_key(k) for k in sample)
+    return True
+
+
 def delete_pattern(
     *,
     target: RedisTarget,
@@ -99,7 +144,7 @@ def delete_pattern(
     pattern: str | bytes,
     apply: bool = False,
     incident_id: int | None = None,
-    count: int = SCAN_COUNT,
+    count: int = DELETE_COUNT,
     throttle: Throttle | None = None,
     on_step: Progress | None = None,
     kind: str = "redis.delete-pattern",
