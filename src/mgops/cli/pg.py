@@ -190,8 +190,11 @@ def long_running(
     from mgops.runbooks.postgres.activity import long_running as read_long
 
     result = read_long(
-        target=_connect(url, target), by=by, min_seconds=min_seconds, limit=limit
-    )  # type: ignore[arg-type]
+        target=_connect(url, target),
+        by=by,  # type: ignore[arg-type]  # checked by the core
+        min_seconds=min_seconds,
+        limit=limit,
+    )
     rows = [
         (
             b["pid"],

@@ -93,7 +93,7 @@ class PgTarget:
     def rows(self, sql: str, params: Any = None) -> list[dict[str, Any]]:
         """Run one statement; its rows, or [] for a statement that returns none."""
         with translated(self.where):
-            cursor = self.conn.execute(sql, params)  # type: ignore[arg-type]
+            cursor = self.conn.execute(sql, params)
             return cursor.fetchall() if cursor.description else []
 
     def one(self, sql: str, params: Any = None) -> dict[str, Any]:

@@ -63,7 +63,7 @@ def run_lookup(
     ) as action:
         with translated(target.where), target.conn.transaction(force_rollback=True):
             target.conn.execute("set transaction read only")
-            cursor = target.conn.execute(pg_sql.SQL(lookup.sql), params)  # type: ignore[arg-type]
+            cursor = target.conn.execute(pg_sql.SQL(lookup.sql), params)
             rows = cursor.fetchmany(lookup.max_rows + 1)
             columns = [c.name for c in cursor.description or []]
         truncated = len(rows) > lookup.max_rows

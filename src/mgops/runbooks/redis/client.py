@@ -46,7 +46,7 @@ class RedisTarget:
     """A standalone server or a cluster, reached through one URL."""
 
     url: str
-    client: redis.Redis | RedisCluster
+    client: redis.Redis[bytes] | RedisCluster[bytes]
     cluster: bool
     db: int
 
@@ -58,7 +58,7 @@ class RedisTarget:
     def host(self) -> str:
         return host_port(self.url, 6379)
 
-    def primaries(self) -> list[tuple[str, redis.Redis]]:
+    def primaries(self) -> list[tuple[str, redis.Redis[bytes]]]:
         """``(host:port, client)`` for every primary that owns keys."""
         if isinstance(self.client, RedisCluster):
             with translated(self.where):
@@ -96,7 +96,7 @@ def connect(url: str, *, timeout: float = SOCKET_TIMEOUT) -> RedisTarget:
         single.close()
         if db:
             raise InputError(f"{where}: a Redis Cluster has only database 0.")
-        cluster = RedisCluster.from_url(url, **options)
+        cluster: RedisCluster[bytes] = RedisCluster.from_url(url, **options)
         return RedisTarget(url=url, client=cluster, cluster=True, db=0)
 
 

@@ -72,7 +72,7 @@ class Throttle:
 
 
 def scan_node(
-    client: redis.Redis,
+    client: redis.Redis[bytes],
     pattern: bytes,
     *,
     count: int = SCAN_COUNT,
@@ -101,7 +101,7 @@ def scan_all(
     count: int = SCAN_COUNT,
     throttle: Throttle | None = None,
     on_step: Progress | None = None,
-) -> Iterator[tuple[redis.Redis, list[bytes]]]:
+) -> Iterator[tuple[redis.Redis[bytes], list[bytes]]]:
     """``(node client, keys)`` batches over every primary; the keys live there."""
     match = as_pattern(pattern)
     for _host, client in target.primaries():
@@ -126,7 +126,9 @@ def unlink_groups(target: RedisTarget, keys: list[bytes]) -> list[list[bytes]]:
     ]
 
 
-def unlink_keys(target: RedisTarget, client: redis.Redis, keys: list[bytes]) -> int:
+def unlink_keys(
+    target: RedisTarget, client: redis.Redis[bytes], keys: list[bytes]
+) -> int:
     """UNLINK ``keys`` on the node that holds them, one command per hash slot."""
     pipe = client.pipeline(transaction=False)
     for group in unlink_groups(target, keys):
@@ -137,7 +139,7 @@ def unlink_keys(target: RedisTarget, client: redis.Redis, keys: list[bytes]) -> 
 
 def scan_and_unlink(
     target: RedisTarget,
-    client: redis.Redis,
+    client: redis.Redis[bytes],
     pattern: bytes,
     *,
     count: int = SCAN_COUNT,
@@ -150,7 +152,8 @@ def scan_and_unlink(
     SCAN, so the walk costs one round trip per step instead of two while every
     command stays as small as before.
     """
-    cursor, pending, first = 0, [], True
+    cursor, first = 0, True
+    pending: list[bytes] = []
     while first or cursor != 0 or pending:
         started = time.perf_counter()
         pipe = client.pipeline(transaction=False)
@@ -191,7 +194,7 @@ return {r[1], #keys, deleted, sample}
 
 
 def unlink_by_script(
-    client: redis.Redis,
+    client: redis.Redis[bytes],
     pattern: bytes,
     *,
     count: int = SCAN_COUNT,
