@@ -201,6 +201,7 @@ class FakeQdrant:
         self.requests: list[dict[str, Any]] = []
         self.violations: list[str] = []
         self.base_url = ""
+        self.cluster_enabled = False
         self.lock = threading.Lock()
 
     def add(self, name: str, **state: Any) -> FakeCollection:
@@ -247,7 +248,7 @@ class FakeQdrant:
                 {"collections": [{"name": n} for n in sorted(self.collections)]}
             )
         if template == "/cluster":
-            return 200, ok({"status": "disabled"})
+            return 200, ok(self._cluster())
         name = segments[1]
         coll = self.collections.get(name)
         if coll is None:
@@ -270,6 +271,31 @@ class FakeQdrant:
         return 500, {
             "status": {"error": f"fake has no behaviour for {template}"},
             "time": 0,
+        }
+
+    def _cluster(self) -> dict[str, Any]:
+        if not self.cluster_enabled:
+            return {"status": "disabled"}
+        return {
+            "status": "enabled",
+            "peer_id": 1,
+            "peers": {
+                "1": {"uri": "http://qdrant-0.qdrant-headless:6335/"},
+                "2": {"uri": "http://qdrant-1.qdrant-headless:6335/"},
+            },
+            "raft_info": {
+                "term": 3,
+                "commit": 120,
+                "pending_operations": 0,
+                "leader": 1,
+                "role": "Leader",
+                "is_voter": True,
+            },
+            "consensus_thread_status": {
+                "consensus_thread_status": "working",
+                "last_update": "2026-03-02T10:00:00.000000Z",
+            },
+            "message_send_failures": {},
         }
 
     def _get_info(self, coll: FakeCollection) -> dict[str, Any]:

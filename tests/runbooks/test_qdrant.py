@@ -215,6 +215,18 @@ class TestInspect:
         assert (info["points_count"], info["segments_count"]) == (42, 4)
         assert cluster(target=qdrant)["status"] == "disabled"
 
+    def test_an_enabled_cluster_reports_peers_and_raft(
+        self, fake: FakeQdrant, qdrant: QdrantTarget
+    ) -> None:
+        """GET /cluster on a two-peer cluster: peers, leader and term come through."""
+        fake.cluster_enabled = True
+
+        status = cluster(target=qdrant)
+
+        assert status["status"] == "enabled"
+        assert sorted(status["peers"]) == ["1", "2"]
+        assert (status["raft_info"]["leader"], status["raft_info"]["term"]) == (1, 3)
+
     def test_unknown_collection_is_not_found(
         self, fake: FakeQdrant, qdrant: QdrantTarget
     ) -> None:
