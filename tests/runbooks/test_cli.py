@@ -23,6 +23,7 @@ from mgops.store.db import Store
 from tests.conftest import shared_path
 from tests.runbooks.helpers import actions, timeline
 from tests.runbooks.qdrant_fake import Contract, FakeQdrant, load_contract, serve
+from tests.servers import PostgresServer, start_standby
 
 
 @dataclass
@@ -257,6 +258,42 @@ class TestPgCli:
         assert row == (0,)
         holder.close()
 
+    def test_backend_start_pins_the_backend(self, mgops: Any, postgres_db: str) -> None:
+        """--backend-start as JSON prints it: a different instant is refused."""
+        holder = psycopg.connect(postgres_db)
+        holder.execute("select 1")
+        pid = holder.info.backend_pid
+        with psycopg.connect(postgres_db) as check:
+            [started] = check.execute(
+                "select backend_start from pg_stat_activity where pid = %s", (pid,)
+            ).fetchone() or [None]
+
+        wrong = mgops(
+            "pg",
+            "terminate",
+            str(pid),
+            "--yes",
+            "--url",
+            postgres_db,
+            "--backend-start",
+            "2020-01-01T00:00:00+00:00",
+        )
+        right = mgops(
+            "pg",
+            "terminate",
+            str(pid),
+            "--yes",
+            "--url",
+            postgres_db,
+            "--backend-start",
+            started.isoformat(),
+        )
+
+        assert wrong.returncode == exitcodes.REFUSED
+        assert "nothing was sent" in " ".join(wrong.stderr.split())
+        assert right.returncode == 0, right.stderr
+        holder.close()
+
     def test_connections_and_lookup_as_json(self, mgops: Any, postgres_db: str) -> None:
         with psycopg.connect(postgres_db, autocommit=True) as conn:
             conn.execute("create table users (id text, email text)")
@@ -278,6 +315,36 @@ class TestPgCli:
 
         assert conns["max_connections"] == 100
         assert found["rows"] == [{"id": "42", "email": "a@example.org"}]
+
+    def test_promote_asks_for_the_typed_confirmation_then_promotes(
+        self, mgops: Any, pg_primary: PostgresServer
+    ) -> None:
+        """Without --yes: refused, still a standby; with --yes: a writable primary."""
+        standby = start_standby(pg_primary)
+        try:
+            refused = mgops(
+                "pg", "promote", "--url", standby.url, "--primary-url", pg_primary.url
+            )
+            still = as_json(mgops("pg", "replication", "--url", standby.url, "--json"))
+            done = as_json(
+                mgops(
+                    "pg",
+                    "promote",
+                    "--yes",
+                    "--url",
+                    standby.url,
+                    "--primary-url",
+                    pg_primary.url,
+                    "--json",
+                )
+            )
+        finally:
+            standby.stop()
+
+        assert refused.returncode == exitcodes.REFUSED
+        assert f"promote 127.0.0.1:{standby.port}" in " ".join(refused.stderr.split())
+        assert still["role"] == "standby"
+        assert done["verified"]["write"] == "ok"
 
     def test_cloud_sql_promote_prints_the_checklist_onto_the_incident(
         self, mgops: Any, store: Store, make_incident: Callable[..., int]

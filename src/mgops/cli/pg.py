@@ -8,7 +8,7 @@ promotion are audited and can be attached to an incident with ``--incident N``.
 from __future__ import annotations
 
 import sys
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import typer
@@ -30,6 +30,7 @@ from mgops.cli.targets import (
     YesOption,
     connection_url,
 )
+from mgops.errors import InputError
 
 if TYPE_CHECKING:
     from mgops.runbooks.postgres.client import PgTarget
@@ -230,7 +231,7 @@ def _signal(
     ctx: typer.Context,
     signal: str,
     pid: int,
-    backend_start: datetime | None,
+    backend_start: str | None,
     force: bool,
     yes: bool,
     incident: int | None,
@@ -273,13 +274,27 @@ def _signal(
         clock=app_ctx.clock,
         pid=pid,
         signal=signal,  # type: ignore[arg-type]
-        expected_start=backend_start or backend.backend_start,
+        expected_start=_instant(backend_start) or backend.backend_start,
         force=force,
         incident_id=incident,
         wait_seconds=wait,
     )
     done = "gone" if signal == "terminate" else "query cancelled"
     emit(result, as_json, lambda: console.print(f"pid {pid}: {done}"))
+
+
+def _instant(text: str | None) -> datetime | None:
+    """``--backend-start`` as printed by mgops (ISO 8601); no offset means UTC."""
+    if not text:
+        return None
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise InputError(
+            f"--backend-start {text!r} is not an ISO 8601 instant "
+            "(e.g. 2026-03-02T10:00:00.123456+00:00)."
+        ) from None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 _StartOption = typer.Option(
@@ -295,7 +310,7 @@ _WaitOption = typer.Option(10.0, "--wait", help="Seconds to wait for the effect.
 def cancel(
     ctx: typer.Context,
     pid: int = typer.Argument(...),
-    backend_start: datetime = _StartOption,
+    backend_start: str = _StartOption,
     force: bool = _ForceOption,
     wait: float = _WaitOption,
     incident: int = IncidentOption,
@@ -323,7 +338,7 @@ def cancel(
 def terminate(
     ctx: typer.Context,
     pid: int = typer.Argument(...),
-    backend_start: datetime = _StartOption,
+    backend_start: str = _StartOption,
     force: bool = _ForceOption,
     wait: float = _WaitOption,
     yes: bool = YesOption,
