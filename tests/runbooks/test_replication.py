@@ -103,6 +103,7 @@ class TestReplicationStatus:
         self, primary: PgTarget, standby: PgTarget, store: Store
     ) -> None:
         """promote refuses on lag, audits the refusal, and the standby stays one."""
+        primary.rows("create table if not exists lagged (x text)")
         standby.rows("select pg_wal_replay_pause()")
         primary.rows("insert into lagged values ('more')")
         wait_until(lambda: standby_row(primary)["send_lag_bytes"] == 0)

@@ -165,9 +165,12 @@ def promote(
                 + f" (allowed: {max_lag_bytes} bytes). Wait, or pass --force "
                 "and accept losing those transactions."
             )
-        promoted = standby.one("select pg_promote(true, %s) as ok", (wait_seconds,))[
-            "ok"
-        ]
+        # pg_promote waits up to wait_seconds: lift mgops's 10 s statement
+        # timeout for this one statement so the wait is the server's, not ours.
+        with standby.conn.transaction():
+            standby.rows(f"set local statement_timeout = '{int(wait_seconds) + 5}s'")
+            row = standby.one("select pg_promote(true, %s) as ok", (wait_seconds,))
+        promoted = row["ok"]
         if not promoted:
             raise TargetError(
                 f"pg_promote() on {standby.where} did not finish in {wait_seconds}s."
