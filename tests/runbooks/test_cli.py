@@ -431,3 +431,92 @@ class TestQdrantCli:
         assert refused.returncode == exitcodes.REFUSED
         assert restored["location"].startswith("file:///qdrant/snapshots/")
         assert coll.recovered_from[0]["priority"] == "snapshot"
+
+
+class TestEveryReadCommandAnswersJson:
+    """Each read-only command runs end to end and prints JSON that parses."""
+
+    @pytest.mark.parametrize(
+        ("args", "check"),
+        [
+            (
+                ["memory"],
+                lambda r: all(n["used_memory"] > 0 for n in r["nodes"].values()),
+            ),
+            (["dbsize"], lambda r: r["total"] == 2),
+            (
+                ["bigkeys", "--top", "2"],
+                lambda r: r["by_bytes"][0]["key"] == "content:1",
+            ),
+            (["hit-ratio", "--interval", "0.1"], lambda r: "hit_ratio" in r),
+            (
+                ["sessions", "ttl", "--user", "42"],
+                lambda r: r == [{"key": "session:user:42:a", "ttl_seconds": None}],
+            ),
+            (["ratelimit", "reset", "--user", "42"], lambda r: r["deleted"] == []),
+        ],
+    )
+    def test_redis(
+        self,
+        mgops: Any,
+        redis_target: RedisTarget,
+        args: list[str],
+        check: Callable[[Any], bool],
+    ) -> None:
+        redis_target.client.mset({"session:user:42:a": 1, "content:1": "x" * 100})
+
+        result = as_json(mgops("redis", *args, "--url", redis_target.url, "--json"))
+
+        assert check(result), result
+
+    @pytest.mark.parametrize(
+        "args",
+        [
+            ["slow-queries", "--min-calls", "1", "--min-mean-ms", "0"],
+            ["blocking"],
+            ["connections"],
+            ["long-running", "--by", "backend", "--min-seconds", "0"],
+            ["replication"],
+        ],
+    )
+    def test_pg(self, mgops: Any, postgres_db: str, args: list[str]) -> None:
+        with psycopg.connect(postgres_db, autocommit=True) as conn:
+            conn.execute("create extension if not exists pg_stat_statements")
+
+        result = as_json(mgops("pg", *args, "--url", postgres_db, "--json"))
+
+        assert result["target"].endswith(postgres_db.rsplit("/", 1)[1])
+
+    def test_qdrant(self, mgops: Any, fake_qdrant: FakeQdrant, tmp_path: Path) -> None:
+        fake_qdrant.add("c")
+        url = fake_qdrant.base_url
+        made = as_json(
+            mgops("qdrant", "snapshot", "create", "c", "--url", url, "--json")
+        )
+
+        listed = as_json(mgops("qdrant", "collections", "--url", url, "--json"))
+        info = as_json(mgops("qdrant", "info", "c", "--url", url, "--json"))
+        status = as_json(mgops("qdrant", "cluster", "--url", url, "--json"))
+        snaps = as_json(
+            mgops("qdrant", "snapshot", "list", "c", "--url", url, "--json")
+        )
+        got = as_json(
+            mgops(
+                "qdrant",
+                "snapshot",
+                "download",
+                "c",
+                made["name"],
+                "-o",
+                str(tmp_path / "s"),
+                "--url",
+                url,
+                "--json",
+            )
+        )
+
+        assert [c["name"] for c in listed] == ["c"]
+        assert info["status"] == "green"
+        assert status["status"] == "disabled"
+        assert [s["name"] for s in snaps] == [made["name"]]
+        assert got["verified"] is True
