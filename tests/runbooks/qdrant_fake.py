@@ -111,6 +111,12 @@ class Contract:
             problems += [f"request {e}" for e in self.errors(schema, body)]
         return problems
 
+    def check_binary(self, op: Operation, status: int) -> list[str]:
+        declared = op.spec["responses"].get(str(status), {}).get("content", {})
+        if "application/octet-stream" in declared:
+            return []
+        return [f"status {status} is not declared as a file download"]
+
     def check_response(self, op: Operation, status: int, body: Any) -> list[str]:
         responses = op.spec["responses"]
         declared = (
@@ -232,6 +238,10 @@ class FakeQdrant:
             ]
             status, payload = self._route(method, op.template, path, body)
             if isinstance(payload, bytes):
+                self.violations += [
+                    f"{method} {path}: {p}"
+                    for p in self.contract.check_binary(op, status)
+                ]
                 return status, "application/octet-stream", payload
             self.violations += [
                 f"{method} {path}: {p}"
