@@ -234,6 +234,7 @@ class TestActivity:
         holder.execute("select 1")
         runner = sessions.open()
         sessions.in_background(runner, "select pg_sleep(30)")
+        wait_until(lambda: _state(pg_target, runner.info.backend_pid) == "active")
         time.sleep(0.6)
 
         by_tx = long_running(target=pg_target, by="transaction", min_seconds=0.5)

@@ -84,7 +84,12 @@ class TestReplicationStatus:
         primary.rows(
             "insert into lagged select repeat('x', 1000) from generate_series(1, 2000)"
         )
-        wait_until(lambda: standby_row(primary)["send_lag_bytes"] == 0)
+        # Received (and flushed) on the standby, but not replayed.
+        wait_until(
+            lambda: (
+                replication_status(target=standby)["replay_backlog_bytes"] > 1_000_000
+            )
+        )
 
         lag = standby_row(primary)
         positions = replication_status(target=standby)
