@@ -7,6 +7,7 @@ failure that names the package (``make test`` installs them), never a skip.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pwd
 import shutil
@@ -69,6 +70,7 @@ class PostgresServer:
     port: int
     process: subprocess.Popen[bytes] | None = None
     log: Path = field(default_factory=lambda: Path(os.devnull))
+    cleanup: list[Path] = field(default_factory=list)
 
     @property
     def url(self) -> str:
@@ -77,21 +79,35 @@ class PostgresServer:
     def dsn(self, dbname: str = "postgres") -> str:
         return f"postgresql://postgres@127.0.0.1:{self.port}/{dbname}"
 
+    def postmaster_pid(self) -> int | None:
+        """The server's own pid: ``self.process`` may be runuser, which does not
+        pass SIGINT on, so signals go to the pid in ``postmaster.pid``."""
+        try:
+            return int((self.data_dir / "postmaster.pid").read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            return None
+
     def stop(self, *, remove: bool = True) -> None:
         if self.process and self.process.poll() is None:
-            # Signal the postmaster itself: runuser does not pass signals on.
-            pid_file = self.data_dir / "postmaster.pid"
-            try:
-                os.kill(int(pid_file.read_text().split()[0]), signal.SIGINT)
-            except (OSError, ValueError, IndexError):
-                self.process.send_signal(signal.SIGINT)
+            pid = self.postmaster_pid() or self.process.pid
+            _signal(pid, signal.SIGINT)  # fast shutdown
             try:
                 self.process.wait(timeout=20)
             except subprocess.TimeoutExpired:
+                _signal(pid, signal.SIGQUIT)  # immediate shutdown
                 self.process.kill()
                 self.process.wait()
         if remove:
             shutil.rmtree(self.data_dir.parent, ignore_errors=True)
+            for path in self.cleanup:
+                shutil.rmtree(path, ignore_errors=True)
+
+
+def _signal(pid: int | None, sig: signal.Signals) -> None:
+    if pid is None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, sig)
 
 
 def start_postgres(
@@ -172,6 +188,163 @@ def _wait_ready(server: PostgresServer, timeout: float = 30.0) -> None:
         except psycopg.OperationalError:
             time.sleep(0.2)
     raise TimeoutError("PostgreSQL did not accept connections")
+
+
+@dataclass
+class RedisServer:
+    port: int
+    process: subprocess.Popen[bytes]
+    workdir: Path
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def stop(self, *, remove: bool = True) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        if remove:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+def start_redis(*, cluster: bool = False, workdir: Path | None = None) -> RedisServer:
+    """A redis-server on loopback, no persistence; cluster-enabled when asked."""
+    binary = require_binary("redis-server", "redis-server")
+    root = workdir or Path(tempfile.mkdtemp(prefix="mgops-redis-"))
+    root.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    args = [
+        str(binary),
+        "--bind", "127.0.0.1",
+        "--port", str(port),
+        "--save", "",
+        "--appendonly", "no",
+        "--dir", str(root),
+        "--daemonize", "no",
+        "--protected-mode", "yes",
+        "--latency-monitor-threshold", "1",
+    ]  # fmt: skip
+    if cluster:
+        args += [
+            "--cluster-enabled", "yes",
+            "--cluster-config-file", f"nodes-{port}.conf",
+            "--cluster-node-timeout", "5000",
+            # The bus port defaults to port + 10000, which may be taken or
+            # above 65535; name a free one.
+            "--cluster-port", str(free_port()),
+        ]  # fmt: skip
+    log = (root / f"redis-{port}.log").open("ab")
+    process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        wait_for_port(port, timeout=15)
+    except TimeoutError:
+        process.kill()
+        process.wait()
+        raise RuntimeError(f"redis-server did not start on {port}") from None
+    return RedisServer(port=port, process=process, workdir=root)
+
+
+@dataclass
+class RedisCluster:
+    nodes: list[RedisServer]
+
+    @property
+    def url(self) -> str:
+        return self.nodes[0].url
+
+    def stop(self) -> None:
+        for node in self.nodes:
+            node.stop(remove=False)
+        if self.nodes:
+            shutil.rmtree(self.nodes[0].workdir, ignore_errors=True)
+
+
+def start_redis_cluster(size: int = 3) -> RedisCluster:
+    """``size`` primaries, no replicas, all 16384 slots assigned, state ok."""
+    cli = require_binary("redis-cli", "redis-tools")
+    root = Path(tempfile.mkdtemp(prefix="mgops-redis-cluster-"))
+    cluster = RedisCluster([])
+    try:
+        for _ in range(size):
+            cluster.nodes.append(start_redis(cluster=True, workdir=root))
+        nodes = cluster.nodes
+        subprocess.run(
+            [
+                str(cli),
+                "--cluster",
+                "create",
+                *(f"127.0.0.1:{n.port}" for n in nodes),
+                "--cluster-replicas",
+                "0",
+                "--cluster-yes",
+            ],
+            check=True,
+            capture_output=True,
+            timeout=60,
+        )
+        _wait_cluster_ok(cli, nodes)
+    except Exception:
+        cluster.stop()
+        raise
+    return cluster
+
+
+def _wait_cluster_ok(cli: Path, nodes: list[RedisServer], timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        states = [
+            subprocess.run(
+                [str(cli), "-p", str(n.port), "cluster", "info"],
+                capture_output=True,
+                text=True,
+                check=False,
+            ).stdout
+            for n in nodes
+        ]
+        if all("cluster_state:ok" in s for s in states):
+            return
+        time.sleep(0.2)
+    raise TimeoutError("the Redis cluster never reached cluster_state:ok")
+
+
+def start_standby(primary: PostgresServer) -> PostgresServer:
+    """A streaming replica of ``primary``, cloned with pg_basebackup -R."""
+    require_binary(PG_BIN / "pg_basebackup", "postgresql-15")
+    root = Path(tempfile.mkdtemp(prefix="mgops-pg-standby-"))
+    root.chmod(0o755)
+    _chown_for_postgres(root)
+    data = root / "data"
+    subprocess.run(
+        [
+            *_as_postgres_user(),
+            str(PG_BIN / "pg_basebackup"),
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(primary.port),
+            "-U",
+            "postgres",
+            "-D",
+            str(data),
+            "-R",
+            "-X",
+            "stream",
+            "--no-sync",
+            "--checkpoint=fast",
+        ],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    standby = start_postgres(data_dir=data, initdb=False)
+    # start_postgres made its own directory for the socket and the log.
+    standby.cleanup = [standby.log.parent]
+    return standby
 
 
 @dataclass

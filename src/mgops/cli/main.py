@@ -21,7 +21,10 @@ from mgops.cli import incident as incident_cli
 from mgops.cli import oncall as oncall_cli
 from mgops.cli import page as page_cli
 from mgops.cli import person as person_cli
+from mgops.cli import pg as pg_cli
 from mgops.cli import policy as policy_cli
+from mgops.cli import qdrant as qdrant_cli
+from mgops.cli import redis as redis_cli
 from mgops.cli import service as service_cli
 from mgops.cli.context import AppContext
 from mgops.cli.output import err_console
@@ -49,6 +52,9 @@ app.add_typer(page_cli.app, name="page")
 app.command("worker")(page_cli.worker)
 app.add_typer(person_cli.app, name="person")
 app.add_typer(service_cli.app, name="service")
+app.add_typer(redis_cli.app, name="redis")
+app.add_typer(pg_cli.app, name="pg")
+app.add_typer(qdrant_cli.app, name="qdrant")
 
 
 def _version(value: bool) -> None:

@@ -292,6 +292,36 @@ class AlertIntake(Strict):
     open_incident_at_or_above: Literal["P1", "P2", "P3", "P4"] = "P4"
 
 
+_PLACEHOLDER = re.compile(r"%\((\w+)\)s")
+
+
+class Lookup(Strict):
+    """A read-only, parameterized query an operator may run (``mgops pg lookup``).
+
+    Parameters are written ``%(name)s`` in the SQL and passed by the driver, never
+    pasted into the text; the query runs in a READ ONLY transaction.
+    """
+
+    description: str
+    sql: str
+    params: list[Annotated[str, Field(pattern=r"^[a-z_][a-z0-9_]*$")]] = []
+    max_rows: int = Field(default=100, ge=1, le=10_000)
+
+    @model_validator(mode="after")
+    def _placeholders(self) -> Lookup:
+        used = set(_PLACEHOLDER.findall(self.sql))
+        declared = set(self.params)
+        if used - declared:
+            raise ValueError(
+                f"the SQL uses undeclared parameters {sorted(used - declared)}"
+            )
+        if declared - used:
+            raise ValueError(f"parameters {sorted(declared - used)} are not in the SQL")
+        if ";" in self.sql.strip().rstrip(";"):
+            raise ValueError("a lookup is one statement")
+        return self
+
+
 class Sprint(Strict):
     anchor: date
     days: int = Field(default=14, ge=1)
@@ -316,6 +346,7 @@ class Policy(Strict):
     when_to_escalate: list[str] = []
     external_contacts: list[ExternalContact] = []
     alerts: AlertIntake
+    lookups: dict[str, Lookup] = {}
 
     @model_validator(mode="after")
     def _complete(self) -> Policy:

@@ -1,0 +1,1 @@
+"""PostgreSQL runbook (section 2.1 and the database first actions of 4.2)."""

@@ -1,0 +1,1 @@
+"""Qdrant runbook (section 2.3): collections, optimizers, snapshots."""

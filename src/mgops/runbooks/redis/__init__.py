@@ -1,0 +1,1 @@
+"""Redis runbook (section 2.2): inspection, pattern deletes, sessions, rate limits."""
