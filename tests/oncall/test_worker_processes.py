@@ -1,4 +1,4 @@
-"""The worker as a real process: killed mid-wait it fires once; two never double-fire."""
+"""The worker as a process: killed mid-wait it fires once; two never double-fire."""
 
 from __future__ import annotations
 
@@ -58,7 +58,7 @@ def wait_for(check: object, timeout: float) -> None:
 
 class TestCrash:
     def test_killed_mid_wait_fires_once_after_restart(self, tmp_path: Path) -> None:
-        """kill -9 while a step waits; restarted, the step fires once, within seconds."""
+        """kill -9 while a step waits; restarted, it fires once, within seconds."""
         policy = paging_policy(level1_seconds=4)
         url = f"sqlite:///{tmp_path / 'crash.db'}"
         store = Store(url)
@@ -93,7 +93,7 @@ class TestTwoWorkers:
     def test_two_workers_on_postgres_fire_each_step_once(
         self, postgres_db: str, tmp_path: Path
     ) -> None:
-        """Two worker processes race over 60 due escalations: each fires exactly once."""
+        """Two worker processes race over 60 due escalations: each fires once."""
         policy = paging_policy()
         url = "postgresql+psycopg://" + postgres_db.split("://", 1)[1]
         store = Store(url)

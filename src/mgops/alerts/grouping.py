@@ -19,6 +19,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from mgops.incidents.lifecycle import DeskEnv, declare_incident, record
+from mgops.oncall.paging import page_for_incident
 from mgops.policy.schema import SEVERITY_NAMES, Policy
 from mgops.store.models import Alert, AlertGroup, Incident, Integration
 
@@ -198,6 +199,8 @@ def open_incident_for(
         group_id=group.id,
         labels=group.labels,
     )
+    if group.silenced_until is None:
+        page_for_incident(env, incident)
     return incident
 
 
