@@ -93,13 +93,13 @@ class TestTwoWorkers:
     def test_two_workers_on_postgres_fire_each_step_once(
         self, postgres_db: str, tmp_path: Path
     ) -> None:
-        """Two worker processes race over 60 due escalations: each fires once."""
+        """Two worker processes race over 40 due escalations: each fires once."""
         policy = paging_policy()
         url = "postgresql+psycopg://" + postgres_db.split("://", 1)[1]
         store = Store(url)
         past = ManualClock(SYSTEM_CLOCK.now() - timedelta(hours=1))
         desk = LocalDesk(store, policy, past, "alice")
-        for n in range(60):
+        for n in range(40):
             desk.declare(DeclareRequest(title=f"Outage {n}", severity="P1"))
         policy_file = write_policy(policy, tmp_path / "policy.yaml")
 
@@ -115,7 +115,7 @@ class TestTwoWorkers:
                     )
                     == 0
                 ),
-                60,
+                150,
             )
             time.sleep(1)
         finally:
@@ -129,6 +129,6 @@ class TestTwoWorkers:
             .select_from(Timer)
             .where(Timer.kind == "escalate", Timer.status == "fired"),
         )
-        assert 60 == fired
-        assert 60 == escalations(store)
+        assert 40 == fired
+        assert 40 == escalations(store)
         store.dispose()
