@@ -71,7 +71,13 @@ class Worker:
             lateness=fired.lateness or [],
         )
 
-    def run(self, stop: threading.Event, interval: float = 1.0) -> None:
+    def run(
+        self,
+        stop: threading.Event,
+        interval: float = 1.0,
+        wake: threading.Event | None = None,
+    ) -> None:
+        """Tick every ``interval`` seconds, or at once when ``wake`` is set."""
         logger.info("worker started", extra={"interval": interval})
         while not stop.is_set():
             try:
@@ -80,7 +86,11 @@ class Worker:
                     logger.info("worker tick", extra=vars(report) | {"lateness": None})
             except Exception:
                 logger.exception("worker tick failed")
-            stop.wait(interval)
+            if wake is None:
+                stop.wait(interval)
+            else:
+                wake.wait(interval)
+                wake.clear()
         logger.info("worker stopped")
 
 

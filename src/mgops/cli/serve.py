@@ -63,7 +63,10 @@ def serve(
 
         runner = make_worker(store, policy, app_ctx.clock, public_url=url)
         threading.Thread(
-            target=runner.run, args=(stop,), name="mgops-worker", daemon=True
+            target=runner.run,
+            args=(stop, 1.0, app.state.mgops.wake),
+            name="mgops-worker",
+            daemon=True,
         ).start()
     try:
         uvicorn.run(

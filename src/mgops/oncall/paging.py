@@ -204,7 +204,8 @@ def targets_for_level(
 ) -> list[Target]:
     """Who a level reaches now: primary (0), secondary (1), then role holders."""
     if level in (0, 1):
-        oncall = who_is_on_call(env.session, None, now, policy=env.policy)
+        seed_once(env.session, env.policy, now)
+        oncall = who_is_on_call(env.session, None, now)
         person = oncall.primary if level == 0 else oncall.secondary
         role = "primary" if level == 0 else "secondary"
         return [Target(person, f"{role} on call")] if person else []
@@ -223,10 +224,21 @@ def paging_mode(policy: Policy, severity: str, now: datetime) -> str:
     return mode
 
 
+_SEEDED: set[tuple[str, int]] = set()
+
+
+def seed_once(session: Session, policy: Policy, now: datetime) -> None:
+    """Seed the policy's people and rotations into this store, once per process."""
+    key = (session.get_bind().engine.url.render_as_string(True), id(policy))
+    if key not in _SEEDED:
+        ensure_seeded(session, policy, now=now)
+        _SEEDED.add(key)
+
+
 def page_for_incident(env: DeskEnv, incident: Incident) -> list[Page]:
     """Page the on-call for a new incident as its severity says; schedule the rest."""
     now = env.clock.now()
-    ensure_seeded(env.session, env.policy, now=now)
+    seed_once(env.session, env.policy, now)
     mode = paging_mode(env.policy, incident.severity, now)
     if mode == "none":
         return []

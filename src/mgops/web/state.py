@@ -41,3 +41,5 @@ class AppState:
     policy: Policy
     clock: Clock
     limiter: RateLimiter = field(default_factory=lambda: RateLimiter(120))
+    # Set after a commit that created work for the worker (a page to deliver).
+    wake: threading.Event = field(default_factory=threading.Event)

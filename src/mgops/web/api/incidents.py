@@ -43,6 +43,7 @@ CommsKind = Literal["declaration", "status-update", "resolved", "customer-email"
 @router.post("", status_code=201, response_model=IncidentView)
 def declare(body: DeclareRequest, state: State, who: Responder) -> IncidentView:
     view = desk_for(state, who).declare(body)
+    state.wake.set()
     INCIDENTS.labels(view.severity, "manual").inc()
     return view
 

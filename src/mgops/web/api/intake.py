@@ -86,6 +86,8 @@ def alertmanager_webhook(key: IntegrationKey, payload: AmPayload, state: State) 
         )
         result = ingest_alertmanager(env, integration, payload)
     _log("alertmanager", result, payload.groupKey)
+    if result.new_incident_id is not None:
+        state.wake.set()
     return _response(result)
 
 
@@ -226,6 +228,8 @@ async def enqueue(request: Request, state: State) -> JSONResponse:
         return _invalid(["Invalid routing key"])
     result, dedup = outcome
     _log("events-v2", result, dedup)
+    if result.new_incident_id is not None:
+        state.wake.set()
     content: dict[str, Any] = {
         "status": "success",
         "message": "Event processed",
