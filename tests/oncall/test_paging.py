@@ -381,3 +381,26 @@ def test_console_channel_logs(caplog: pytest.LogCaptureFixture) -> None:
     )
 
     assert "[P1] x" in caplog.text
+
+
+class TestHandoff:
+    def test_summary_lists_the_shift_pages(self, store: Store) -> None:
+        """The next hand-off's summary names the pages sent during the shift."""
+        from mgops.oncall.handoff import handoff_summary
+        from mgops.oncall.pages import pages_in_shift
+
+        policy = paging_policy()
+        clock = ManualClock(MONDAY)
+        number = declare(store, policy, clock)
+        clock.advance(timedelta(days=7))  # the next hand-off reviews that shift
+
+        with store.session() as session:
+            summary = handoff_summary(
+                session,
+                None,
+                now=clock.now(),
+                policy=policy,
+                pages_in_shift=pages_in_shift,
+            )
+
+        assert [number] == [p["incident_id"] for p in summary.pages or []]

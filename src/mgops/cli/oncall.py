@@ -475,8 +475,11 @@ def handoff_tick(
 
 def _summary_of(d: Desk, name: str | None) -> Any:
     from mgops.oncall.handoff import handoff_summary
+    from mgops.oncall.pages import pages_in_shift
 
-    return handoff_summary(d.session, name, now=d.now, policy=d.app.policy)
+    return handoff_summary(
+        d.session, name, now=d.now, policy=d.app.policy, pages_in_shift=pages_in_shift
+    )
 
 
 def _show_handoff(

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from pydantic import BaseModel
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from mgops.errors import NotFound
 from mgops.incidents.lifecycle import DeskEnv
@@ -116,3 +117,26 @@ def test_page(env: DeskEnv, person: str) -> PageView:
     )
     env.session.flush()
     return page_view(env, page)
+
+
+def pages_in_shift(
+    session: Session, schedule: str, start: datetime, end: datetime
+) -> list[dict[str, object]]:
+    """Pages sent during a shift, for the hand-off summary (any schedule's)."""
+    rows = session.scalars(
+        select(Page)
+        .where(Page.created_at >= start, Page.created_at < end)
+        .order_by(Page.id)
+    )
+    return [
+        {
+            "id": p.id,
+            "incident_id": p.incident_id,
+            "person": p.person,
+            "level": p.level,
+            "status": p.status,
+            "created_at": p.created_at.isoformat(),
+            "reason": p.reason,
+        }
+        for p in rows
+    ]
