@@ -31,8 +31,10 @@ def token_create(
     label = name or role
     if app.server:
         data = ApiClient(app.server, app.token).call(
-            "POST", "/api/v1/tokens", TokenRequest(name=label, role=role)
-        )  # type: ignore[arg-type]
+            "POST",
+            "/api/v1/tokens",
+            TokenRequest.model_validate({"name": label, "role": role}),
+        )
         secret, token_id = data["token"], data["id"]
     else:
         with app.store.session() as session:
@@ -68,8 +70,10 @@ def integration_create(
     label = name or kind
     if app.server:
         data = ApiClient(app.server, app.token).call(
-            "POST", "/api/v1/integrations", IntegrationRequest(name=label, kind=kind)
-        )  # type: ignore[arg-type]
+            "POST",
+            "/api/v1/integrations",
+            IntegrationRequest.model_validate({"name": label, "kind": kind}),
+        )
         key, ident = data["key"], data["id"]
     else:
         with app.store.session() as session:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
+from typing import Literal, cast
 
 import typer
 from rich.markup import escape
@@ -27,6 +28,8 @@ from mgops.incidents.requests import (
 from mgops.incidents.views import IncidentView, SlaClock
 from mgops.policy.schema import STATUS_STATES
 
+Severity = Literal["P1", "P2", "P3", "P4"]
+
 app = typer.Typer(help="Declare, work and review incidents.", no_args_is_help=True)
 
 _CLOCK_STYLE = {
@@ -40,6 +43,10 @@ _CLOCK_STYLE = {
 
 def _clock(clock: SlaClock) -> str:
     return f"[{_CLOCK_STYLE[clock.state]}]{escape(clock.text)}[/]"
+
+
+def _severity(value: str) -> Severity:
+    return cast("Severity", _checked(value, ("P1", "P2", "P3", "P4"), "severity"))
 
 
 def _checked(value: str, choices: tuple[str, ...], what: str) -> str:
@@ -106,7 +113,7 @@ def declare(
     """Declare an incident; it starts in DETECT with its SLA clocks running."""
     req = DeclareRequest(
         title=title,
-        severity=_checked(severity, ("P1", "P2", "P3", "P4"), "severity"),
+        severity=_severity(severity),
         impact=impact,
         services=service,
         customer_facing=customer_facing,
@@ -194,9 +201,7 @@ def severity(
     as_json: bool = JsonOption,
 ) -> None:
     """Change the severity (recorded with the reason)."""
-    req = SeverityRequest(
-        severity=_checked(new, ("P1", "P2", "P3", "P4"), "severity"), reason=reason
-    )
+    req = SeverityRequest(severity=_severity(new), reason=reason)
     view = get_desk(ctx).set_severity(incident_id, req)
     emit(view, as_json, lambda: console.print(f"#{view.id} is now {view.severity}."))
 
@@ -295,10 +300,8 @@ def advance(
     as_json: bool = JsonOption,
 ) -> None:
     """Move to the next phase; open checklist items need --force."""
-    req = PhaseRequest(
-        to=to.upper() if to else None,
-        force=force,  # type: ignore[arg-type]
-        reason=reason,
+    req = PhaseRequest.model_validate(
+        {"to": to.upper() if to else None, "force": force, "reason": reason}
     )
     view = get_desk(ctx).move(incident_id, req)
     emit(view, as_json, lambda: console.print(f"#{view.id} is in {view.phase}."))

@@ -80,7 +80,7 @@ def _clock(
         return SlaClock(
             name=name,
             due_at=due,
-            met_at=met_at,  # type: ignore[arg-type]
+            met_at=met_at,
             state=state,
             text=text,
         )
@@ -94,7 +94,7 @@ def _clock(
     return SlaClock(
         name=name,
         due_at=due,
-        state=state,  # type: ignore[arg-type]
+        state=state,
         seconds_left=left,
         text=text,
     )

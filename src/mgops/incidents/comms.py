@@ -143,7 +143,7 @@ def render_comms(
         text = render_template(templates.customer_email, base, name="customer_email")
     return CommsView(
         incident_id=incident.id,
-        kind=kind,  # type: ignore[arg-type]
+        kind=kind,
         subject=subject,
         text=text,
     )

@@ -246,16 +246,10 @@ def update_details(
     for name, value in changed.items():
         setattr(incident, name, value)
     shown = ", ".join(sorted(changed))
-    record(
-        env,
-        incident,
-        "details-changed",
-        f"Updated {shown}",
-        **{
-            k: v.isoformat() if isinstance(v, datetime) else v
-            for k, v in changed.items()
-        },
-    )
+    entry = record(env, incident, "details-changed", f"Updated {shown}")
+    entry.data = {
+        k: v.isoformat() if isinstance(v, datetime) else v for k, v in changed.items()
+    }
     return incident
 
 

@@ -29,7 +29,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -156,9 +156,7 @@ def set_notification_rule(
         raise InputError("A notification rule needs at least one step.")
     if any(after < 0 for _, after in steps):
         raise InputError("A step cannot come before the page.")
-    session.execute(
-        NotificationRule.__table__.delete().where(NotificationRule.person == person)
-    )
+    session.execute(delete(NotificationRule).where(NotificationRule.person == person))
     for position, (contact, after) in enumerate(steps):
         session.add(
             NotificationRule(
