@@ -1,0 +1,262 @@
+"""The web console in Debian's Chromium: a P1 from declaration to post-mortem.
+
+One real server (``live_server``) on a SQLite store with a manual clock, so the
+test can let an SLA clock run out. The browser is Playwright for Python driving
+``/usr/bin/chromium`` (no browser download). Screenshots of the board, the
+incident page and the status page go to ``artifacts/console/``; axe-core from
+``tests/e2e/node_modules`` (``make test-deps``) checks each page.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from mgops.access import create_token
+from mgops.clock import ManualClock
+from mgops.policy import default_policy
+from mgops.store.db import Store
+from tests.servers import require_binary
+from tests.web.live import live_server
+
+pytestmark = pytest.mark.e2e
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "artifacts" / "console"
+AXE = Path(__file__).parent / "node_modules" / "axe-core" / "axe.min.js"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+]
+TITLE = "Playback fails for EU viewers"
+
+
+class Site:
+    def __init__(self, url: str, clock: ManualClock, tokens: dict[str, str]) -> None:
+        self.url = url
+        self.clock = clock
+        self.tokens = tokens
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    store = Store(f"sqlite:///{tmp_path_factory.mktemp('console') / 'mgops.db'}")
+    clock = ManualClock(datetime(2026, 3, 2, 10, 0, tzinfo=UTC))
+    tokens = {}
+    with store.session() as session:
+        for role in ("viewer", "responder"):
+            _, tokens[role] = create_token(
+                session, name=f"{role}-ann", role=role, now=clock.now()
+            )
+    with live_server(store, default_policy(), clock=clock) as url:
+        yield Site(url, clock, tokens)
+    store.dispose()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    require_binary(CHROMIUM, "chromium")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
+        )
+        yield chromium
+        chromium.close()
+
+
+def open_page(browser: Browser, width: int = 1280, height: int = 900) -> Page:
+    context = browser.new_context(viewport={"width": width, "height": height})
+    context.set_default_timeout(10_000)
+    return context.new_page()
+
+
+def sign_in(page: Page, site: Site, role: str = "responder") -> None:
+    page.goto(f"{site.url}/")
+    expect(page).to_have_url(re.compile(r"/login\?next=/$"))
+    page.get_by_label("API token").fill(site.tokens[role])
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", name="Open incidents")).to_be_visible()
+
+
+def serious_violations(page: Page) -> list[dict[str, Any]]:
+    assert AXE.exists(), f"{AXE} is missing; run `make test-deps`."
+    page.add_script_tag(path=str(AXE))
+    found: list[dict[str, Any]] = page.evaluate(
+        """async () => {
+          const result = await axe.run(document);
+          return result.violations
+            .filter(v => v.impact === 'serious' || v.impact === 'critical')
+            .map(v => ({id: v.id, impact: v.impact,
+                        nodes: v.nodes.map(n => n.target.join(' '))}));
+        }"""
+    )
+    return found
+
+
+def shot(page: Page, name: str) -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / name
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+def clock_of(page: Page, name: str) -> Any:
+    return page.locator(f".clock[data-clock='{name}']").first
+
+
+class TestIncidentJourney:
+    """A responder runs a P1 through the console; customers watch /status."""
+
+    def test_declare_tick_update_ack_resolve_postmortem(
+        self, site: Site, browser: Browser
+    ) -> None:
+        """Every step a responder takes in the runbook, in the browser."""
+        page = open_page(browser)
+        sign_in(page, site)
+
+        # Declare a customer-facing P1 on the API Gateway.
+        page.get_by_label("Title").fill(TITLE)
+        page.get_by_label("Severity").select_option("P1")
+        page.get_by_label("API Gateway").check()
+        page.get_by_label("Customer-facing").check()
+        page.get_by_role("button", name="Declare").click()
+        expect(page.get_by_role("heading", level=1)).to_contain_text(TITLE)
+        expect(page.locator("#phase")).to_have_text("DETECT")
+        incident_url = page.url
+
+        # Tick two DETECT items in place; they stay ticked after a reload.
+        for label in ("Understand the alert", "Check service health dashboard"):
+            page.get_by_label(label).check()
+            expect(page.locator("#live-region")).to_contain_text("ticked")
+        page.reload()
+        expect(page.get_by_label("Understand the alert")).to_be_checked()
+        expect(page.get_by_label("Check service health dashboard")).to_be_checked()
+        expect(page.get_by_label("Assess customer impact")).not_to_be_checked()
+
+        # Twenty minutes pass without an update: the 15-minute clock is overdue.
+        site.clock.advance(timedelta(minutes=20))
+        page.reload()
+        overdue = clock_of(page, "next-update")
+        expect(overdue).to_have_class(re.compile(r"\boverdue\b"))
+        expect(overdue).to_contain_text("overdue by 5m")
+
+        # A status update resets it to the cadence, with the message to copy.
+        page.get_by_label("State").select_option("Identified")
+        page.get_by_label("What we know").fill("EU edge nodes return 503.")
+        page.get_by_label("What we're doing").fill("Draining the EU pool.")
+        page.get_by_role("button", name="Post update").click()
+        expect(page.locator(".flash.ok")).to_contain_text("Status update posted")
+        reset = clock_of(page, "next-update")
+        expect(reset).not_to_have_class(re.compile(r"\boverdue\b"))
+        expect(reset).to_contain_text(re.compile(r"^1[45]m \d\ds left$"))
+        due = datetime.fromisoformat(reset.get_attribute("data-due") or "")
+        assert site.clock.now() + timedelta(minutes=15) == due
+        expect(page.locator("#rendered-update")).to_contain_text("Draining the EU")
+        shot(page, "incident.png")
+
+        # Customers see it, with the public update and nothing internal.
+        status = open_page(browser)
+        status.goto(f"{site.url}/status")
+        active = status.locator(".public-incident")
+        expect(active).to_contain_text(TITLE)
+        expect(active).to_contain_text("EU edge nodes return 503.")
+        expect(status.locator(".services")).to_contain_text("major outage")
+        assert "responder-ann" not in status.content()
+        shot(status, "status-active.png")
+
+        # The on-call acknowledges the page the P1 sent.
+        page.goto(f"{site.url}/oncall")
+        ack = page.get_by_role("button", name=re.compile(r"Acknowledge page \d+"))
+        expect(ack).to_have_count(1)
+        ack.click()
+        expect(page.locator(".flash.ok")).to_contain_text("acknowledged")
+        expect(page.locator("#pages td.status-acknowledged")).to_have_count(1)
+
+        page.goto(f"{site.url}/")
+        expect(page.locator(".incident-card")).to_contain_text(TITLE)
+        shot(page, "board.png")
+
+        # Resolve (forced from DETECT, which the timeline records).
+        page.goto(incident_url)
+        page.get_by_label("Root cause").fill("Expired TLS certificate on EU edge")
+        page.get_by_label(re.compile("Force \\(resolve from")).check()
+        page.get_by_role("button", name="Resolve (move to REVIEW)").click()
+        expect(page.locator("#phase")).to_have_text("REVIEW")
+        expect(page.locator(".timeline")).to_contain_text("forced")
+
+        page.get_by_role("link", name="Open the post-mortem draft").click()
+        expect(page.get_by_role("heading", level=1)).to_contain_text("Post-mortem")
+        expect(page.locator("#postmortem")).to_contain_text(TITLE)
+
+        # Gone from the active incidents, kept in the history.
+        status.reload()
+        expect(status.locator(".public-incident")).to_have_count(0)
+        expect(status.locator(".history")).to_contain_text(TITLE)
+        expect(status.locator(".overall")).to_have_text("All systems operational")
+
+    def test_viewer_sees_no_controls(self, site: Site, browser: Browser) -> None:
+        """A viewer reads the board and pages but is offered no form that changes."""
+        page = open_page(browser)
+        sign_in(page, site, role="viewer")
+        expect(page.get_by_role("button", name="Declare")).to_have_count(0)
+        page.goto(f"{site.url}/oncall")
+        expect(page.get_by_role("button", name=re.compile("Acknowledge"))).to_have_count(
+            0
+        )
+
+
+class TestAccessibility:
+    """axe-core finds no serious or critical violation; 390 px and keyboard work."""
+
+    @pytest.mark.parametrize("path", ["/", "/incidents/1", "/oncall", "/alerts"])
+    def test_console_pages(self, site: Site, browser: Browser, path: str) -> None:
+        """Each console page passes axe's serious and critical rules."""
+        page = open_page(browser)
+        sign_in(page, site)
+        page.goto(f"{site.url}{path}")
+
+        assert [] == serious_violations(page)
+
+    @pytest.mark.parametrize("path", ["/status", "/login"])
+    def test_public_pages(self, site: Site, browser: Browser, path: str) -> None:
+        """The status page and the sign-in page pass too."""
+        page = open_page(browser)
+        page.goto(f"{site.url}{path}")
+
+        assert [] == serious_violations(page)
+
+    def test_phone_width(self, site: Site, browser: Browser) -> None:
+        """At 390 px nothing scrolls sideways on the board and incident page."""
+        page = open_page(browser, width=390, height=844)
+        sign_in(page, site)
+        for path in ("/", "/incidents/1", "/oncall"):
+            page.goto(f"{site.url}{path}")
+            width = page.evaluate("document.documentElement.scrollWidth")
+
+            assert width <= 390, f"{path} is {width}px wide"
+        page.goto(f"{site.url}/incidents/1")
+        shot(page, "incident-390.png")
+
+    def test_keyboard(self, site: Site, browser: Browser) -> None:
+        """Tab reaches the skip link first; Space ticks a checklist item."""
+        page = open_page(browser)
+        sign_in(page, site)
+        page.goto(f"{site.url}/incidents/1")
+        page.keyboard.press("Tab")
+        expect(page.locator(":focus")).to_have_text("Skip to content")
+
+        box = page.get_by_label("Timeline documented")
+        box.focus()
+        page.keyboard.press("Space")
+
+        expect(page.locator("#live-region")).to_contain_text("ticked")
+        expect(box).to_be_checked()
