@@ -5,14 +5,16 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import ValidationError
 
 from mgops.errors import InputError, MgopsError
 from mgops.incidents.comms import KINDS
 from mgops.incidents.desk import LocalDesk
 from mgops.incidents.lifecycle import DeskEnv
+from mgops.incidents.preview import preview_status_update
 from mgops.incidents.requests import (
+    CloseRequest,
     DeclareRequest,
     NoteRequest,
     OwnerRequest,
@@ -169,6 +171,30 @@ def post_update(
     return act(request, f"/incidents/{incident_id}#update", "Status update posted.", change)
 
 
+@router.post("/incidents/{incident_id}/updates/preview")
+def preview_update(
+    incident_id: IncidentId,
+    request: Request,
+    state: ConsoleState,
+    who: User,
+    form: Form,
+) -> Response:
+    """The message the form would post, rendered by the policy's template."""
+    minutes = text_field(form, "next_update_in_minutes")
+    with state.store.session() as session:
+        env = DeskEnv(session, state.policy, state.clock, who.name)
+        view = preview_status_update(
+            env,
+            incident_id,
+            state=text_field(form, "state"),
+            what_we_know=text_field(form, "what_we_know"),
+            what_we_are_doing=text_field(form, "what_we_are_doing"),
+            next_update_in_minutes=int(minutes) if minutes.isdigit() else None,
+        )
+        session.rollback()
+    return JSONResponse({"ok": True, "text": view.text})
+
+
 @router.post("/incidents/{incident_id}/severity")
 def set_severity(
     incident_id: IncidentId,
@@ -249,6 +275,24 @@ def resolve(
         desk.resolve(incident_id, req)
 
     return act(request, f"/incidents/{incident_id}", "Incident resolved.", change)
+
+
+@router.post("/incidents/{incident_id}/close")
+def close(
+    incident_id: IncidentId,
+    request: Request,
+    state: ConsoleState,
+    who: Writer,
+    form: Form,
+) -> Response:
+    desk = desk_for(state, who)
+    req = CloseRequest(force=form.get("force") == "on")
+    return act(
+        request,
+        f"/incidents/{incident_id}",
+        "Incident closed.",
+        lambda: desk.close(incident_id, req),
+    )
 
 
 @router.post("/incidents/{incident_id}/notes")

@@ -92,6 +92,30 @@
     setTimeout(() => { button.textContent = label; }, 1500);
   }
 
+  // The status update form shows the message it would post, as the policy's
+  // template renders it, while the responder types.
+  function previewUpdates(form) {
+    let timer = null;
+    const target = document.getElementById("rendered-update");
+    const heading = document.getElementById("rendered-h");
+    const refresh = async () => {
+      const response = await fetch(form.dataset.preview, {
+        method: "POST",
+        body: new FormData(form),
+        headers: { Accept: "application/json" },
+        credentials: "same-origin",
+      });
+      if (!response.ok) return;
+      const data = await response.json();
+      target.textContent = data.text;
+      heading.textContent = "Message preview";
+    };
+    form.addEventListener("input", () => {
+      clearTimeout(timer);
+      timer = setTimeout(refresh, 300);
+    });
+  }
+
   function drawTimechart() {
     const canvas = document.getElementById("timechart");
     const data = document.getElementById("timechart-data");
@@ -140,6 +164,7 @@
     document.querySelectorAll("button.copy").forEach((button) => {
       button.addEventListener("click", () => copy(button));
     });
+    document.querySelectorAll("form[data-preview]").forEach(previewUpdates);
     drawTimechart();
   });
 })();
