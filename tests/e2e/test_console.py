@@ -212,9 +212,9 @@ class TestIncidentJourney:
         sign_in(page, site, role="viewer")
         expect(page.get_by_role("button", name="Declare")).to_have_count(0)
         page.goto(f"{site.url}/oncall")
-        expect(page.get_by_role("button", name=re.compile("Acknowledge"))).to_have_count(
-            0
-        )
+        expect(
+            page.get_by_role("button", name=re.compile("Acknowledge"))
+        ).to_have_count(0)
 
 
 class TestAccessibility:

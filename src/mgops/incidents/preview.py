@@ -38,7 +38,9 @@ def preview_status_update(
         state=canonical or state.strip() or STATUS_STATES[0],
         what_we_know=what_we_know.strip() or "…",
         what_we_are_doing=what_we_are_doing.strip() or "…",
-        next_update_at=None if resolved or not minutes else now + timedelta(minutes=minutes),
+        next_update_at=None
+        if resolved or not minutes
+        else now + timedelta(minutes=minutes),
         public=True,
     )
     return render_comms(incident, env.policy, "status-update", update=draft)

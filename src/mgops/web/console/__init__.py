@@ -8,10 +8,11 @@ the same core functions as the REST API and the CLI.
 from __future__ import annotations
 
 import functools
+import inspect
 import os
-from urllib.parse import quote
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
@@ -38,7 +39,9 @@ def install_console(
     app.state.console_signer = signer
     app.state.log_runner = log_runner or ops.log_runner()
     env_sources = os.environ.get("MGOPS_LOG_SOURCES", "")
-    app.state.log_sources = log_sources or [s for s in env_sources.split(os.pathsep) if s]
+    app.state.log_sources = log_sources or [
+        s for s in env_sources.split(os.pathsep) if s
+    ]
 
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     for router in (
@@ -67,7 +70,8 @@ def _install_errors(app: FastAPI) -> None:
 
     async def console_error(request: Request, exc: Exception) -> Response:
         if not isinstance(exc, MgopsError) or not _is_console(request):
-            return await api_handler(request, exc)  # type: ignore[no-any-return]
+            answer = api_handler(request, exc)
+            return await answer if inspect.isawaitable(answer) else answer
         if "application/json" in request.headers.get("accept", ""):
             body = {"ok": False, "message": exc.message}
             return JSONResponse(body, status_code=exc.http_status)

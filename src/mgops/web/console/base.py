@@ -130,9 +130,7 @@ def back(request: Request, to: str, message: str, *, kind: str = "ok") -> Respon
     return response
 
 
-def act(
-    request: Request, to: str, done: str, change: Callable[[], T]
-) -> Response:
+def act(request: Request, to: str, done: str, change: Callable[[], T]) -> Response:
     """Run one change; come back to ``to`` saying ``done`` or what went wrong."""
     try:
         change()

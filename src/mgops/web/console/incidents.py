@@ -140,9 +140,14 @@ def tick(
     desk = desk_for(state, who)
     to = f"/incidents/{incident_id}#checklist"
     if form.get("ticked") == "false":
-        return act(request, to, f"{item} unticked.", lambda: desk.untick(incident_id, item))
+        return act(
+            request, to, f"{item} unticked.", lambda: desk.untick(incident_id, item)
+        )
     return act(
-        request, to, f"{item} ticked.", lambda: desk.tick(incident_id, item, TickRequest())
+        request,
+        to,
+        f"{item} ticked.",
+        lambda: desk.tick(incident_id, item, TickRequest()),
     )
 
 
@@ -168,7 +173,9 @@ def post_update(
         )
         desk.post_update(incident_id, req)
 
-    return act(request, f"/incidents/{incident_id}#update", "Status update posted.", change)
+    return act(
+        request, f"/incidents/{incident_id}#update", "Status update posted.", change
+    )
 
 
 @router.post("/incidents/{incident_id}/updates/preview")

@@ -79,9 +79,7 @@ def principal_for(session: Session, data: SessionData) -> Principal | None:
 
 def session_middleware(
     signer: Callable[[], SessionSigner],
-) -> Callable[
-    [Request, Callable[[Request], Awaitable[Response]]], Awaitable[Response]
-]:
+) -> Callable[[Request, Callable[[Request], Awaitable[Response]]], Awaitable[Response]]:
     """Sets ``request.state.principal`` and ``.csrf`` from a valid cookie."""
 
     async def middleware(
