@@ -15,11 +15,15 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
+from fastapi import FastAPI
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from mgops.access import create_token
+from mgops.access import create_integration, create_token
 from mgops.clock import ManualClock
+from mgops.incidents.desk import LocalDesk
+from mgops.incidents.requests import DeclareRequest
 from mgops.policy import default_policy
 from mgops.store.db import Store
 from tests.servers import require_binary
@@ -40,11 +44,60 @@ CHROMIUM_ARGS = [
 TITLE = "Playback fails for EU viewers"
 
 
+ALERT = {
+    "version": "4",
+    "groupKey": '{}:{alertname="SearchLatency"}',
+    "truncatedAlerts": 0,
+    "status": "firing",
+    "receiver": "mgops",
+    "groupLabels": {"alertname": "SearchLatency"},
+    "commonLabels": {"alertname": "SearchLatency", "severity": "warning"},
+    "commonAnnotations": {"summary": "Search p99 above 300ms"},
+    "externalURL": "http://127.0.0.1:9093",
+    "alerts": [
+        {
+            "status": "firing",
+            "labels": {"alertname": "SearchLatency", "service": "search-service"},
+            "annotations": {"summary": "Search p99 above 300ms"},
+            "startsAt": "2026-03-02T09:58:00Z",
+            "endsAt": "0001-01-01T00:00:00Z",
+            "fingerprint": "5e1a2b3c4d5e6f70",
+        }
+    ],
+}
+
+
+def fake_log_search(query: str, sources: list[str]) -> list[dict[str, Any]]:
+    """Stands in for ``mgops.logs.run_query``: errors per minute over 10 minutes."""
+    start = datetime(2026, 3, 2, 9, 50, tzinfo=UTC)
+    return [
+        {"minute": start + timedelta(minutes=m), "count": (m * 7) % 11}
+        for m in range(10)
+    ]
+
+
 class Site:
-    def __init__(self, url: str, clock: ManualClock, tokens: dict[str, str]) -> None:
+    def __init__(
+        self, url: str, store: Store, clock: ManualClock, tokens: dict[str, str]
+    ) -> None:
         self.url = url
+        self.store = store
         self.clock = clock
         self.tokens = tokens
+
+    def an_incident(self) -> int:
+        """The id of some incident, declaring one when there is none yet."""
+        desk = LocalDesk(self.store, default_policy(), self.clock, "seed")
+        found = desk.list()
+        if found:
+            return found[0].id
+        request = DeclareRequest(title="Seeded", severity="P2", page=False)
+        return desk.declare(request).id
+
+
+def with_log_search(app: FastAPI) -> None:
+    app.state.log_runner = fake_log_search
+    app.state.log_sources = ["/var/log/mgops/api.jsonl"]
 
 
 @pytest.fixture(scope="module")
@@ -57,8 +110,14 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
             _, tokens[role] = create_token(
                 session, name=f"{role}-ann", role=role, now=clock.now()
             )
-    with live_server(store, default_policy(), clock=clock) as url:
-        yield Site(url, clock, tokens)
+        _, key = create_integration(
+            session, name="am", kind="alertmanager", now=clock.now()
+        )
+    policy = default_policy()
+    with live_server(store, policy, clock=clock, configure=with_log_search) as url:
+        sent = httpx.post(f"{url}/api/v1/integrations/alertmanager/{key}", json=ALERT)
+        assert sent.status_code < 300, sent.text
+        yield Site(url, store, clock, tokens)
     store.dispose()
 
 
@@ -185,7 +244,9 @@ class TestIncidentJourney:
         expect(page.locator("#pages td.status-acknowledged")).to_have_count(1)
 
         page.goto(f"{site.url}/")
-        expect(page.locator(".incident-card")).to_contain_text(TITLE)
+        cards = page.locator(".incident-card")
+        expect(cards.first).to_contain_text(TITLE)  # the P1 comes before the P3
+        expect(cards).to_have_count(2)
         shot(page, "board.png")
 
         # Resolve (forced from DETECT, which the timeline records).
@@ -217,15 +278,44 @@ class TestIncidentJourney:
         ).to_have_count(0)
 
 
+class TestAlertsAndLogs:
+    """Alert groups can be silenced; log results come with a drawn timechart."""
+
+    def test_silence_a_group(self, site: Site, browser: Browser) -> None:
+        """The group from Alertmanager is listed with its alert and silenced."""
+        page = open_page(browser)
+        sign_in(page, site)
+        page.goto(f"{site.url}/alerts")
+        expect(page.locator("main")).to_contain_text("Search p99 above 300ms")
+        page.get_by_label("Silence for").first.select_option("60")
+        page.get_by_role("button", name="Apply").first.click()
+
+        expect(page.locator(".flash.ok")).to_contain_text("silenced for 60 minutes")
+        expect(page.locator("main")).to_contain_text("silenced until 2026-03-02")
+
+    def test_log_query_draws_a_timechart(self, site: Site, browser: Browser) -> None:
+        """A query shows the rows and a chart with one bar per time bucket."""
+        page = open_page(browser)
+        sign_in(page, site)
+        page.goto(f"{site.url}/logs")
+        page.get_by_label("Query").fill("severity>=ERROR | timechart count by 1m")
+        page.get_by_role("button", name="Search").click()
+
+        expect(page.locator("table caption")).to_have_text("10 rows")
+        expect(page.locator("#timechart")).to_have_attribute("data-drawn", "10")
+        shot(page, "logs.png")
+        assert [] == serious_violations(page)
+
+
 class TestAccessibility:
     """axe-core finds no serious or critical violation; 390 px and keyboard work."""
 
-    @pytest.mark.parametrize("path", ["/", "/incidents/1", "/oncall", "/alerts"])
+    @pytest.mark.parametrize("path", ["/", "/incidents/{id}", "/oncall", "/alerts"])
     def test_console_pages(self, site: Site, browser: Browser, path: str) -> None:
         """Each console page passes axe's serious and critical rules."""
         page = open_page(browser)
         sign_in(page, site)
-        page.goto(f"{site.url}{path}")
+        page.goto(site.url + path.format(id=site.an_incident()))
 
         assert [] == serious_violations(page)
 
@@ -241,25 +331,31 @@ class TestAccessibility:
         """At 390 px nothing scrolls sideways on the board and incident page."""
         page = open_page(browser, width=390, height=844)
         sign_in(page, site)
-        for path in ("/", "/incidents/1", "/oncall"):
+        incident = f"/incidents/{site.an_incident()}"
+        for path in ("/", incident, "/oncall", "/alerts", "/status"):
             page.goto(f"{site.url}{path}")
             width = page.evaluate("document.documentElement.scrollWidth")
 
             assert width <= 390, f"{path} is {width}px wide"
-        page.goto(f"{site.url}/incidents/1")
+        page.goto(f"{site.url}{incident}")
         shot(page, "incident-390.png")
 
     def test_keyboard(self, site: Site, browser: Browser) -> None:
         """Tab reaches the skip link first; Space ticks a checklist item."""
+        desk = LocalDesk(site.store, default_policy(), site.clock, "seed")
+        request = DeclareRequest(title="Keyboard", severity="P3", page=False)
+        incident = desk.declare(request).id
         page = open_page(browser)
         sign_in(page, site)
-        page.goto(f"{site.url}/incidents/1")
+        page.goto(f"{site.url}/incidents/{incident}")
         page.keyboard.press("Tab")
         expect(page.locator(":focus")).to_have_text("Skip to content")
 
-        box = page.get_by_label("Timeline documented")
+        box = page.get_by_label("Verify alert is not a false positive")
         box.focus()
         page.keyboard.press("Space")
 
         expect(page.locator("#live-region")).to_contain_text("ticked")
         expect(box).to_be_checked()
+        ticked = [i.id for i in desk.show(incident).checklist.items if i.ticked]
+        assert ["not-false-positive"] == ticked

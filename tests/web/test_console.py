@@ -327,3 +327,63 @@ class TestCalendarFeed:
         assert answer.headers["content-type"].startswith("text/calendar")
         assert answer.text.startswith("BEGIN:VCALENDAR")
         assert 401 == client.get("/api/v1/oncall/primary.ics").status_code
+
+
+class TestOnCallAndAudit:
+    def test_add_override_shows_on_the_calendar(
+        self, make_client: Any, clock: ManualClock
+    ) -> None:
+        """An override typed in the schedule's zone is listed and marks its days."""
+        client = make_client("responder")
+        token = csrf_of(client, "/oncall")
+        answer = client.post(
+            "/oncall/overrides",
+            data={
+                "csrf": token,
+                "schedule": "primary",
+                "person": "engineer-d",
+                "covers": "",
+                "starts_at": "2026-03-03T09:00",
+                "ends_at": "2026-03-04T09:00",
+                "reason": "swap",
+            },
+        )
+
+        assert "Override added." in answer.text
+        assert "engineer-d on call: 2026-03-03 09:00 UTC" in answer.text
+        assert '<li class="override">engineer-d' in answer.text
+
+    def test_override_in_the_past_is_refused_with_a_sentence(
+        self, make_client: Any
+    ) -> None:
+        """The core's refusal comes back as the page's error message."""
+        client = make_client("responder")
+        token = csrf_of(client, "/oncall")
+        answer = client.post(
+            "/oncall/overrides",
+            data={
+                "csrf": token,
+                "person": "engineer-d",
+                "starts_at": "2026-01-01T09:00",
+                "ends_at": "2026-01-02T09:00",
+            },
+        )
+
+        assert "over before it is added" in answer.text
+
+    def test_audit_filters_by_kind(
+        self, make_client: Any, store: Store, clock: ManualClock
+    ) -> None:
+        """Filtering by a kind prefix leaves only those actions."""
+        from mgops.audit import audited
+
+        for kind in ("redis.flush-sessions", "kube.restart"):
+            with audited(store, kind=kind, target="prod", actor="ann", clock=clock):
+                pass
+        client = make_client("viewer")
+        everything = client.get("/audit").text
+        only_redis = client.get("/audit", params={"kind": "redis."}).text
+
+        assert "kube.restart" in everything and "redis.flush-sessions" in everything
+        assert "kube.restart" not in only_redis
+        assert "redis.flush-sessions" in only_redis
