@@ -229,6 +229,18 @@ class TestRoles:
         assert "/incidents/1" == answer.headers["location"]
         assert "title" in bad.text and "at least 1 character" in bad.text
 
+    def test_text_is_escaped(
+        self, make_client: Any, store: Store, policy: Policy, clock: ManualClock
+    ) -> None:
+        """A title with markup is shown as text on the board and the status page."""
+        declare(store, policy, clock, title="<script>alert(1)</script>")
+        board = make_client("viewer").get("/").text
+        status = make_client().get("/status").text
+
+        for page in (board, status):
+            assert "<script>alert(1)" not in page
+            assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+
 
 class TestStatusPage:
     def test_public_incident_without_internals(

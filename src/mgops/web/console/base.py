@@ -18,7 +18,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from fastapi.templating import Jinja2Templates
 from starlette.datastructures import FormData
 
-from mgops.access import Principal
+from mgops.access import Principal, same_secret
 from mgops.errors import Forbidden, MgopsError
 from mgops.web.state import AppState
 
@@ -72,7 +72,7 @@ async def checked_form(request: Request) -> FormData:
     form = await request.form()
     expected = getattr(request.state, "csrf", None)
     sent = form.get("csrf") or request.headers.get("x-csrf-token")
-    if not expected or not isinstance(sent, str) or sent != expected:
+    if not expected or not isinstance(sent, str) or not same_secret(sent, expected):
         raise Forbidden(
             "The form's security token is missing or stale; reload the page and "
             "try again."

@@ -64,6 +64,7 @@ def board(request: Request, state: ConsoleState, who: User) -> Response:
         "board.html",
         {
             "incidents": open_incidents,
+            "refresh": 60,
             "severities": state.policy.severities,
             "services": state.policy.services,
         },

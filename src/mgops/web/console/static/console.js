@@ -155,7 +155,20 @@
     canvas.dataset.drawn = String(points.length);
   }
 
+  // Pages that list live state (the board) reload themselves now and then, but
+  // never while someone is typing into one of their forms.
+  function refreshEvery(seconds) {
+    let dirty = false;
+    document.addEventListener("input", () => { dirty = true; });
+    setInterval(() => {
+      const typing = document.activeElement && document.activeElement.form;
+      if (!dirty && !typing) window.location.reload();
+    }, seconds * 1000);
+  }
+
   document.addEventListener("DOMContentLoaded", () => {
+    const refresh = Number(document.body.dataset.refresh || 0);
+    if (refresh > 0) refreshEvery(refresh);
     tickClocks();
     setInterval(tickClocks, 1000);
     document.querySelectorAll(".tick-form input[type=checkbox]").forEach((box) => {
