@@ -242,6 +242,7 @@ class TestIncidentJourney:
         ack.click()
         expect(page.locator(".flash.ok")).to_contain_text("acknowledged")
         expect(page.locator("#pages td.status-acknowledged")).to_have_count(1)
+        shot(page, "oncall.png")
 
         page.goto(f"{site.url}/")
         cards = page.locator(".incident-card")
