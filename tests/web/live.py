@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import httpx
 import uvicorn
+from fastapi import FastAPI
 
 from mgops.clock import SYSTEM_CLOCK, Clock
 from mgops.policy import Policy
@@ -24,9 +25,13 @@ def live_server(
     *,
     clock: Clock = SYSTEM_CLOCK,
     events_per_minute: int = 0,
+    configure: Callable[[FastAPI], None] | None = None,
 ) -> Iterator[str]:
+    """Serve ``create_app(...)``; ``configure`` may adjust the app before it starts."""
     port = free_port()
     app = create_app(store, policy, clock=clock, events_per_minute=events_per_minute)
+    if configure is not None:
+        configure(app)
     config = uvicorn.Config(
         app,
         host="127.0.0.1",

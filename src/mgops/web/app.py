@@ -19,7 +19,7 @@ from mgops.clock import SYSTEM_CLOCK, Clock
 from mgops.errors import MgopsError
 from mgops.policy.schema import Policy
 from mgops.store.db import Store
-from mgops.web.api import admin, alerts, incidents, intake, pages
+from mgops.web.api import admin, alerts, incidents, intake, oncall, pages
 from mgops.web.metrics import REGISTRY, REQUESTS
 from mgops.web.state import AppState, RateLimiter
 
@@ -47,11 +47,16 @@ def create_app(
         admin.router,
         intake.router,
         pages.router,
+        oncall.router,
     ):
         app.include_router(router)
     _install_errors(app)
     _install_system_routes(app)
     app.middleware("http")(_request_log)
+    # Imported here: the console pulls in Jinja2 templates and static files.
+    from mgops.web.console import install_console
+
+    install_console(app)
     return app
 
 
