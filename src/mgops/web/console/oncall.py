@@ -15,6 +15,7 @@ from mgops.incidents.lifecycle import DeskEnv
 from mgops.oncall import next_handoff, schedule_timeline, who_is_on_call
 from mgops.oncall import pages as paging
 from mgops.oncall.handoff import handoff_summary
+from mgops.oncall.pages import pages_in_shift
 from mgops.oncall.people import list_people
 from mgops.oncall.rotation import parse_when, zone_named
 from mgops.oncall.service import (
@@ -64,7 +65,9 @@ def _calendar(session: Session, name: str, now: datetime) -> list[CalendarDay]:
 
 def _schedule(session: Session, name: str, now: datetime) -> dict[str, Any]:
     try:
-        handoff = handoff_summary(session, name, now=now)
+        handoff = handoff_summary(
+            session, name, now=now, pages_in_shift=pages_in_shift
+        )
     except MgopsError:
         handoff = None  # the rotation has not started yet
     return {
