@@ -80,12 +80,15 @@ class Worker:
         """Tick every ``interval`` seconds, or at once when ``wake`` is set."""
         logger.info("worker started", extra={"interval": interval})
         while not stop.is_set():
+            report = TickReport()
             try:
                 report = self.tick()
                 if report.fired or report.sent or report.failed or report.reminded:
                     logger.info("worker tick", extra=vars(report) | {"lateness": None})
             except Exception:
                 logger.exception("worker tick failed")
+            if report.fired >= self.batch:
+                continue  # a backlog: go again at once
             if wake is None:
                 stop.wait(interval)
             else:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
 
 from mgops.clock import Clock
 from mgops.notify.channels import Channels, DeliveryError, Message
@@ -86,6 +87,7 @@ def deliver_due(
     ack_url: Callable[[int], str | None] = lambda _page: None,
 ) -> DeliveryReport:
     report = DeliveryReport(latencies=[])
+    outcomes: list[tuple[Message, DeliveryError | None]] = []
     for message in _claim(store, clock.now(), limit):
         if message.page_id is not None:
             message = Message(
@@ -96,64 +98,66 @@ def deliver_due(
             channels.for_kind(message.channel).send(message)
         except DeliveryError as exc:
             error = exc
-        _record(store, clock, message, error, report)
+        outcomes.append((message, error))
+    # One transaction records the whole batch; a crash before it leaves the
+    # leases to expire and the messages to go again (never lost).
+    with store.session() as session:
+        for message, error in outcomes:
+            _record(session, clock, message, error, report)
     return report
 
 
 def _record(
-    store: Store,
+    session: Session,
     clock: Clock,
     message: Message,
     error: DeliveryError | None,
     report: DeliveryReport,
 ) -> None:
-    with store.session() as session:
-        row = session.get(Notification, message.id)
-        if row is None:  # pragma: no cover - rows are never deleted
-            return
-        now = clock.now()
-        row.attempts += 1
-        row.lease_until = None
-        if error is None:
-            row.status, row.sent_at, row.last_error = "sent", now, None
-            report.sent += 1
-            assert report.latencies is not None
-            report.latencies.append((now - row.created_at).total_seconds())
-            logger.info(
-                "notification sent",
-                extra={
-                    "notificationId": row.id,
-                    "channel": row.channel,
-                    "userId": row.person,
-                    "pageId": row.page_id,
-                    "latencyMs": round(
-                        (now - row.created_at).total_seconds() * 1000, 1
-                    ),
-                },
-            )
-            return
-        row.last_error = str(error)
-        if error.permanent or row.attempts >= MAX_ATTEMPTS:
-            row.status = "failed"
-            report.failed += 1
-            logger.error(
-                "notification failed",
-                extra={
-                    "notificationId": row.id,
-                    "channel": row.channel,
-                    "error": str(error),
-                },
-            )
-        else:
-            row.status = "pending"
-            row.next_attempt_at = now + backoff(row.attempts)
-            report.retried += 1
-            logger.warning(
-                "notification will be retried",
-                extra={
-                    "notificationId": row.id,
-                    "channel": row.channel,
-                    "error": str(error),
-                    "attempts": row.attempts,
-                },
-            )
+    row = session.get(Notification, message.id)
+    if row is None:  # pragma: no cover - rows are never deleted
+        return
+    now = clock.now()
+    row.attempts += 1
+    row.lease_until = None
+    if error is None:
+        row.status, row.sent_at, row.last_error = "sent", now, None
+        report.sent += 1
+        assert report.latencies is not None
+        report.latencies.append((now - row.created_at).total_seconds())
+        logger.info(
+            "notification sent",
+            extra={
+                "notificationId": row.id,
+                "channel": row.channel,
+                "userId": row.person,
+                "pageId": row.page_id,
+                "latencyMs": round((now - row.created_at).total_seconds() * 1000, 1),
+            },
+        )
+        return
+    row.last_error = str(error)
+    if error.permanent or row.attempts >= MAX_ATTEMPTS:
+        row.status = "failed"
+        report.failed += 1
+        logger.error(
+            "notification failed",
+            extra={
+                "notificationId": row.id,
+                "channel": row.channel,
+                "error": str(error),
+            },
+        )
+    else:
+        row.status = "pending"
+        row.next_attempt_at = now + backoff(row.attempts)
+        report.retried += 1
+        logger.warning(
+            "notification will be retried",
+            extra={
+                "notificationId": row.id,
+                "channel": row.channel,
+                "error": str(error),
+                "attempts": row.attempts,
+            },
+        )

@@ -72,7 +72,12 @@ def fire_due(
     with store.session() as session:
         now = clock.now()
         env = DeskEnv(session, policy, clock, "mgops")
-        for timer in _claim(session, now, limit):
+        timers = _claim(session, now, limit)
+        # Load the batch's pages in one query; _fire then finds them in the session.
+        page_ids = [t.page_id for t in timers if t.page_id is not None]
+        if page_ids:
+            list(session.scalars(select(Page).where(Page.id.in_(page_ids))))
+        for timer in timers:
             if _fire(env, timer, now, link):
                 report.fired += 1
                 assert report.lateness is not None

@@ -65,9 +65,7 @@ def _calendar(session: Session, name: str, now: datetime) -> list[CalendarDay]:
 
 def _schedule(session: Session, name: str, now: datetime) -> dict[str, Any]:
     try:
-        handoff = handoff_summary(
-            session, name, now=now, pages_in_shift=pages_in_shift
-        )
+        handoff = handoff_summary(session, name, now=now, pages_in_shift=pages_in_shift)
     except MgopsError:
         handoff = None  # the rotation has not started yet
     return {
