@@ -20,7 +20,9 @@ def add(
     handle: str = typer.Argument(..., help="Short handle, e.g. jane-doe."),
     name: str = typer.Option(None, "--name", help="Full name (default: the handle)."),
     email: list[str] = typer.Option([], "--email", help="Email address."),
-    slack: list[str] = typer.Option([], "--slack", help="Slack member id or @name."),
+    slack: list[str] = typer.Option(
+        [], "--slack", help="Slack incoming-webhook URL (pages are posted there)."
+    ),
     phone: list[str] = typer.Option([], "--phone", help="Phone number, +49…"),
     sms: list[str] = typer.Option([], "--sms", help="Number for text messages."),
     role: list[str] = typer.Option(

@@ -100,6 +100,12 @@ class SlackChannel:
         return {"text": f"{message.subject}\n{message.text}", "blocks": blocks}
 
     def send(self, message: Message) -> None:
+        if not message.destination.startswith(("https://", "http://")):
+            raise DeliveryError(
+                f"The Slack contact {message.destination!r} is not an incoming-webhook "
+                "URL; set one with mgops person update.",
+                permanent=True,
+            )
         try:
             response = self.client.post(message.destination, json=self.payload(message))
         except httpx.HTTPError as exc:
