@@ -78,14 +78,20 @@ def serve(url: str, port: int, log: Path) -> subprocess.Popen[bytes]:
     return process
 
 
-async def send_events(base: str, key: str, rate: int, seconds: int) -> dict[str, float]:
+async def send_events(
+    base: str, key: str, rate: int, seconds: int, new_every: int
+) -> dict[str, float]:
     sent: dict[str, float] = {}
     limits = httpx.Limits(max_connections=500, max_keepalive_connections=100)
     async with httpx.AsyncClient(base_url=base, timeout=120, limits=limits) as client:
 
         async def one(n: int) -> None:
-            dedup = f"bench-{n}"
-            sent[dedup] = time.time()
+            # Every ``new_every``-th event opens an incident; the others repeat an
+            # alert that is already open, as a flapping or re-sent alert does.
+            fresh = n % new_every == 0
+            dedup = f"bench-{n if fresh else n - n % new_every}"
+            if fresh:
+                sent[dedup] = time.time()
             response = await client.post(
                 "/v2/enqueue",
                 json={
@@ -203,9 +209,11 @@ def run_backend(
     try:
         started = time.monotonic()
         sent = asyncio.run(
-            send_events(f"http://127.0.0.1:{port}", key, args.rate, args.seconds)
+            send_events(
+                f"http://127.0.0.1:{port}", key, args.rate, args.seconds, args.new_every
+            )
         )
-        achieved = len(sent) / (time.monotonic() - started)
+        achieved = args.rate * args.seconds / (time.monotonic() - started)
         latencies = intake_latencies(store, sent, wait=120)
         seed_timers(store, args.pages, spread=20)
         lateness = timer_lateness(store, args.pages, wait=180)
@@ -215,7 +223,7 @@ def run_backend(
         store.dispose()
     return {
         "backend": name,
-        "events": len(sent),
+        "events": args.rate * args.seconds,
         "rate": achieved,
         "paged": len(latencies),
         "p50": statistics.median(latencies) if latencies else float("nan"),
@@ -232,6 +240,12 @@ def main() -> None:
     parser.add_argument("--rate", type=int, default=200)
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--pages", type=int, default=10000)
+    parser.add_argument(
+        "--new-every",
+        type=int,
+        default=1,
+        help="1: every event opens an incident; 10: one in ten does",
+    )
     parser.add_argument(
         "--backend", choices=["sqlite", "postgres", "both"], default="both"
     )
