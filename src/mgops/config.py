@@ -81,11 +81,13 @@ def resolve_setting(key: str, explicit: str | None, target: str | None) -> str |
     return str(value) if value is not None else None
 
 
-def require_setting(key: str, explicit: str | None, target: str | None) -> str:
+def require_setting(
+    key: str, explicit: str | None, target: str | None, *, flag: str | None = None
+) -> str:
     value = resolve_setting(key, explicit, target)
     if value:
         return value
-    flag = "--" + key.replace("_", "-")
+    flag = flag or "--" + key.replace("_", "-")
     env = ENV_FOR.get(key)
     hint = f", set {env}" if env else ""
     raise InputError(

@@ -137,3 +137,18 @@ class TestGroups:
         alert = api.get("/api/v1/alerts/groups")[0]["alerts"][0]
         assert reply.status_code == 200, reply.text
         assert (alert["ends_at"], alert["status"]) == (None, "firing")
+
+
+class TestStartTime:
+    def test_incident_starts_when_the_alert_started(
+        self, api: Api, clock: ManualClock
+    ) -> None:
+        """The incident's start is the earliest firing alert's startsAt."""
+        payload = am_payload("firing", [am_alert("X", "firing", "eeee000000000001")])
+        payload["alerts"][0]["startsAt"] = "2026-03-02T09:40:00+01:00"
+
+        reply = api.alertmanager(payload).json()
+
+        incident = api.get(f"/api/v1/incidents/{reply['incident_id']}")
+        assert "2026-03-02T08:40:00Z" == incident["started_at"]
+        assert clock.now().isoformat().replace("+00:00", "Z") == incident["declared_at"]

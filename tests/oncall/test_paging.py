@@ -404,3 +404,35 @@ class TestHandoff:
             )
 
         assert [number] == [p["incident_id"] for p in summary.pages or []]
+
+
+class TestResolution:
+    def test_resolving_closes_pages_and_cancels_steps(self, store: Store) -> None:
+        """A resolved incident leaves no open page and no pending timer."""
+        from mgops.oncall.paging_models import Timer
+
+        policy = paging_policy()
+        clock = ManualClock(MONDAY)
+        number = declare(store, policy, clock)
+        desk = LocalDesk(store, policy, clock, "alice")
+        desk.move(number, PhaseRequest(to="RESOLVE", force=True))
+        desk.resolve(number, ResolveRequest(force=True))
+
+        with store.session() as session:
+            pending = session.scalars(select(Timer).where(
+                Timer.status == "pending")).all()
+        assert ["resolved"] == [p.status for p in pages(store)]
+        assert [] == pending
+
+    def test_free_text_owner_reminds_the_primary(self, store: Store) -> None:
+        """An owner mgops cannot reach is not "reminded"; the primary is."""
+        policy = paging_policy()
+        clock = ManualClock(MONDAY)
+        declare(store, policy, clock, owner="somebody-unknown")
+        worker, recorder = make_worker(store, policy, clock)
+        clock.advance(timedelta(minutes=16))
+
+        worker.tick()
+
+        reminders = [m.person for m in recorder.sent if m.kind == "reminder"]
+        assert ["engineer-a"] == reminders

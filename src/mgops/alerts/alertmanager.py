@@ -128,7 +128,14 @@ def ingest_alertmanager(
         services = services_from_labels(labels) + [
             s for a in payload.alerts for s in services_from_labels(a.labels)
         ]
-        incident = open_incident_for(env, group, services=services)
+        starts = [
+            a.startsAt
+            for a in payload.alerts
+            if a.status == "firing" and a.startsAt is not None
+        ]
+        incident = open_incident_for(
+            env, group, services=services, started_at=min(starts, default=None)
+        )
         if incident is not None:
             result.new_incident_id = incident.id
 

@@ -192,7 +192,12 @@ def _trigger(
         now=now,
     )
     if created:
-        incident = open_incident_for(env, group, services=services_from_labels(labels))
+        incident = open_incident_for(
+            env,
+            group,
+            services=services_from_labels(labels),
+            started_at=_parse_time(payload.get("timestamp")),
+        )
         result.new_incident_id = incident.id if incident else None
         note_on_incident(
             env, group, "alert-firing", f"Alert triggered: {summary}", dedup_key=dedup

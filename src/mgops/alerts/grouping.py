@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, text
@@ -176,7 +176,11 @@ def upsert_alert(
 
 
 def open_incident_for(
-    env: DeskEnv, group: AlertGroup, *, services: list[str]
+    env: DeskEnv,
+    group: AlertGroup,
+    *,
+    services: list[str],
+    started_at: datetime | None = None,
 ) -> Incident | None:
     """Declare the group's incident when its severity reaches the policy's bar."""
     bar = env.policy.alerts.open_incident_at_or_above
@@ -189,6 +193,7 @@ def open_incident_for(
         severity=group.severity,
         services=[s for s in services if s in known],
         source=group.source,
+        started_at=_plausible_start(started_at, env.clock.now()),
     )
     group.incident_id = incident.id
     record(
@@ -202,6 +207,16 @@ def open_incident_for(
     if group.silenced_until is None:
         page_for_incident(env, incident)
     return incident
+
+
+def _plausible_start(started_at: datetime | None, now: datetime) -> datetime | None:
+    """The alert's own start when it is believable: not ahead, not ages ago.
+
+    Senders write the Unix epoch or other placeholders when they do not know.
+    """
+    if started_at is None or now - started_at > timedelta(days=30):
+        return None
+    return min(started_at, now)
 
 
 def note_on_incident(

@@ -38,7 +38,7 @@ YesOption = typer.Option(False, "--yes", help="Skip the typed confirmation.")
 
 def connection_url(key: str, url: str | None, target: str | None) -> str:
     """``--url``, then the environment, then the named target; an error if none."""
-    return require_setting(key, url, target)
+    return require_setting(key, url, target, flag="--url")
 
 
 @contextmanager

@@ -413,6 +413,9 @@ def _enter(
     )
     if phase == "REVIEW":
         record(env, incident, "resolved", "Incident resolved", at=at)
+        from mgops.oncall.paging import close_pages
+
+        close_pages(env.session, incident.id, at)
 
 
 def resolve_incident(

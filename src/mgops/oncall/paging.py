@@ -358,6 +358,34 @@ def _schedule_incident_levels(env: DeskEnv, incident: Incident, now: datetime) -
         )
 
 
+def close_pages(session: Session, incident_id: int, at: datetime) -> None:
+    """An incident resolved: its open pages close, pending steps are cancelled."""
+    pages = list(
+        session.scalars(
+            select(Page).where(Page.incident_id == incident_id, Page.status == "open")
+        )
+    )
+    ids = [p.id for p in pages]
+    for page in pages:
+        page.status, page.closed_at = "resolved", at
+    if ids:
+        session.execute(
+            update(Timer)
+            .where(Timer.page_id.in_(ids), Timer.status == "pending")
+            .values(status="cancelled")
+        )
+        session.execute(
+            update(Notification)
+            .where(Notification.page_id.in_(ids), Notification.status == "pending")
+            .values(status="cancelled")
+        )
+    session.execute(
+        update(Timer)
+        .where(Timer.incident_id == incident_id, Timer.status == "pending")
+        .values(status="cancelled")
+    )
+
+
 def _chain_pages(session: Session, page: Page) -> list[Page]:
     return list(session.scalars(select(Page).where(Page.chain_id == page.chain_id)))
 

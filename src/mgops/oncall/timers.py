@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mgops.clock import Clock
+from mgops.errors import NotFound
 from mgops.incidents.clocks import next_update_due
 from mgops.incidents.comms import render_comms
 from mgops.incidents.lifecycle import DeskEnv, record
@@ -287,14 +288,17 @@ def remind_overdue_updates(
             due = next_update_due(incident, policy)
             if due is None or due > now:
                 continue
-            person = incident.owner or _primary(env, incident, now)
+            # An owner typed as free text is nobody mgops can reach: remind the
+            # primary on call instead of "sending" to no one.
+            owner = (
+                incident.owner
+                if incident.owner and _known(env, incident.owner)
+                else None
+            )
+            person = owner or _primary(env, incident, now)
             if person is None:
                 continue
-            channel, address = (
-                _destination(env, person, "console")
-                if not _known(env, person)
-                else _destination(env, person, _preferred(env, person))
-            )
+            channel, address = _destination(env, person, _preferred(env, person))
             if enqueue(
                 session,
                 key=f"reminder:{incident.id}:{due.isoformat()}:{address}",
@@ -331,7 +335,7 @@ def _primary(env: DeskEnv, incident: Incident, now: datetime) -> str | None:
 def _known(env: DeskEnv, person: str) -> bool:
     try:
         get_person(env.session, person)
-    except Exception:
+    except NotFound:  # an owner may be a free-text name
         return False
     return True
 
