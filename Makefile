@@ -16,8 +16,8 @@ $(BIN)/python: | $(UV)
 	$(UV) venv --quiet --python $(PYTHON) $(VENV)
 
 install: $(BIN)/python
-	$(UV) pip sync --quiet --python $(BIN)/python requirements-dev.lock
-	$(UV) pip install --quiet --python $(BIN)/python --no-deps -e .
+	$(UV) pip sync --quiet --compile-bytecode --python $(BIN)/python requirements-dev.lock
+	$(UV) pip install --quiet --compile-bytecode --python $(BIN)/python --no-deps -e .
 
 run: install
 	$(BIN)/mgops serve

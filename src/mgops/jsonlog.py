@@ -35,7 +35,11 @@ class JsonFormatter(logging.Formatter):
             "message": record.getMessage(),
         }
         for key, value in vars(record).items():
-            if key not in _STANDARD and not key.startswith("_"):
+            if (
+                key not in _STANDARD
+                and not key.startswith("_")
+                and key != "color_message"
+            ):
                 entry[key] = value
         if record.exc_info and record.exc_info[0] is not None:
             entry["error"] = entry.get("error") or str(record.exc_info[1])

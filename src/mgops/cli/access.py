@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import typer
 
 from mgops.cli.context import app_context
-from mgops.cli.output import JsonOption, console, emit
+from mgops.cli.output import JsonOption, console, emit, table
 
 ROLES = ("viewer", "responder", "admin")
 
@@ -91,11 +93,123 @@ def integration_create(
         )
         if kind == "alertmanager":
             console.print(
-                f"Alertmanager webhook_configs url: <server>{path}", highlight=False
+                f"Alertmanager webhook_configs url: {app.server or '<server>'}{path}",
+                highlight=False,
             )
         else:
             console.print(
-                f"Send events to <server>{path} with routing_key {key}", highlight=False
+                f"Send events to {app.server or '<server>'}{path} "
+                f"with routing_key {key}",
+                highlight=False,
             )
 
     emit(result, as_json, render)
+
+
+def _admin_call(ctx: typer.Context, method: str, path: str) -> Any:
+    from mgops.incidents.desk import ApiClient
+
+    app = app_context(ctx)
+    return ApiClient(app.server or "", app.token).call(method, path)
+
+
+@token_app.command("list")
+def token_list(ctx: typer.Context, as_json: bool = JsonOption) -> None:
+    """API tokens (never their secrets)."""
+    from sqlalchemy import select
+
+    from mgops.store.models import ApiToken
+    from mgops.web.api.admin import TokenView, token_view
+
+    app = app_context(ctx)
+    if app.server:
+        rows = [
+            TokenView.model_validate(t)
+            for t in _admin_call(ctx, "GET", "/api/v1/tokens")
+        ]
+    else:
+        with app.store.session() as session:
+            rows = [
+                token_view(t)
+                for t in session.scalars(select(ApiToken).order_by(ApiToken.id))
+            ]
+    emit(
+        rows,
+        as_json,
+        lambda: table(
+            "API tokens",
+            ["#", "name", "role", "prefix", "created (UTC)", "revoked"],
+            [
+                (
+                    t.id,
+                    t.name,
+                    t.role,
+                    t.prefix + "…",
+                    f"{t.created_at:%Y-%m-%d %H:%M}",
+                    f"{t.revoked_at:%Y-%m-%d %H:%M}" if t.revoked_at else "",
+                )
+                for t in rows
+            ],
+            empty="No tokens.",
+        ),
+    )
+
+
+@token_app.command("revoke")
+def token_revoke(ctx: typer.Context, token_id: int, as_json: bool = JsonOption) -> None:
+    """Revoke a token; requests with it are refused at once."""
+    from mgops.access import revoke_token
+    from mgops.web.api.admin import TokenView, token_view
+
+    app = app_context(ctx)
+    if app.server:
+        view = TokenView.model_validate(
+            _admin_call(ctx, "DELETE", f"/api/v1/tokens/{token_id}")
+        )
+    else:
+        with app.store.session() as session:
+            view = token_view(revoke_token(session, token_id, now=app.clock.now()))
+    emit(view, as_json, lambda: console.print(f"Token {token_id} revoked."))
+
+
+@integration_app.command("list")
+def integration_list(ctx: typer.Context, as_json: bool = JsonOption) -> None:
+    """Intake integrations (never their keys)."""
+    from sqlalchemy import select
+
+    from mgops.store.models import Integration
+    from mgops.web.api.admin import IntegrationView
+
+    app = app_context(ctx)
+    if app.server:
+        rows = [
+            IntegrationView.model_validate(i)
+            for i in _admin_call(ctx, "GET", "/api/v1/integrations")
+        ]
+    else:
+        with app.store.session() as session:
+            rows = [
+                IntegrationView(
+                    id=r.id,
+                    name=r.name,
+                    kind=r.kind,
+                    prefix=r.prefix,
+                    created_at=r.created_at,
+                )
+                for r in session.scalars(
+                    select(Integration).where(Integration.revoked_at.is_(None))
+                )
+            ]
+    emit(
+        rows,
+        as_json,
+        lambda: table(
+            "Integrations",
+            ["#", "name", "kind", "key starts", "created (UTC)"],
+            [
+                (i.id, i.name, i.kind, i.prefix + "…", f"{i.created_at:%Y-%m-%d %H:%M}")
+                for i in rows
+            ],
+            empty="No integrations.",
+        ),
+    )

@@ -43,6 +43,22 @@ class AppContext:
     def remote(self) -> bool:
         return bool(self.server)
 
+    def require_local(self, what: str) -> None:
+        """Refuse to act on the local store while a server is named.
+
+        Limitation: on-call schedules and people have no REST API yet, so these
+        commands cannot follow ``--server``; silently using a local file instead
+        would page from a rotation the server never sees.
+        """
+        if self.server:
+            from mgops.errors import InputError
+
+            raise InputError(
+                f"{what} work on the store directly and cannot go through "
+                f"--server/MGOPS_SERVER ({self.server}) yet: run them where the "
+                "server's store is (with --db), or unset MGOPS_SERVER."
+            )
+
 
 def app_context(ctx: typer.Context) -> AppContext:
     root = ctx.find_root()

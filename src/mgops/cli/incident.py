@@ -108,6 +108,9 @@ def declare(
         None, "--users-affected", help="Percent, 0-100."
     ),
     owner: str = typer.Option(None, "--owner", help="Incident owner."),
+    page: bool = typer.Option(
+        True, "--page/--no-page", help="Page the on-call as the severity says."
+    ),
     as_json: bool = JsonOption,
 ) -> None:
     """Declare an incident; it starts in DETECT with its SLA clocks running."""
@@ -119,6 +122,7 @@ def declare(
         customer_facing=customer_facing,
         users_affected_pct=users_affected,
         owner=owner,
+        page=page,
     )
     view = get_desk(ctx).declare(req)
     emit(view, as_json, lambda: _show(view))

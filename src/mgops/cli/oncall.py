@@ -80,6 +80,7 @@ def desk(ctx: typer.Context) -> Iterator[Desk]:
     from mgops.oncall.service import ensure_seeded
 
     context = app_context(ctx)
+    context.require_local("On-call commands")
     with context.store.session() as session:
         ensure_seeded(session, context.policy, now=context.clock.now())
         yield Desk(context, session)

@@ -53,8 +53,15 @@ def table(
         console.print(f"[dim]{empty}[/dim]")
         return
     grid = Table(title=title, title_justify="left", header_style="bold")
-    for column in columns:
-        grid.add_column(column, overflow="fold")
+    for index, column in enumerate(columns):
+        # Short values (ids, handles, states) are things people type or scan:
+        # keep them whole where the width allows; long free text wraps instead.
+        longest = max(
+            (len(str(row[index])) for row in rows if index < len(row)), default=0
+        )
+        grid.add_column(
+            column, overflow="fold", min_width=longest if longest <= 24 else None
+        )
     for row in rows:
         grid.add_row(*("" if cell is None else str(cell) for cell in row))
     console.print(grid)

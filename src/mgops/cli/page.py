@@ -217,6 +217,7 @@ def rule(
     from mgops.errors import InputError
     from mgops.oncall.paging import notification_steps, set_notification_rule
 
+    app_context(ctx).require_local("Notification rules")
     parsed = []
     for step in steps or []:
         kind, _, after = step.partition(":")

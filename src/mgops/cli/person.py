@@ -39,6 +39,7 @@ def add(
     from mgops.oncall.service import ensure_seeded
 
     context = app_context(ctx)
+    context.require_local("Person commands")
     contacts = (
         [("email", a) for a in email]
         + [("slack", a) for a in slack]
@@ -70,6 +71,7 @@ def list_cmd(
     from mgops.oncall.service import ensure_seeded
 
     context = app_context(ctx)
+    context.require_local("Person commands")
     with context.store.session() as session:
         ensure_seeded(session, context.policy, now=context.clock.now())
         if role:
@@ -110,6 +112,7 @@ def show(
     from mgops.oncall.service import ensure_seeded, load_state, schedule_names
 
     context = app_context(ctx)
+    context.require_local("Person commands")
     now = context.clock.now()
     upcoming = []
     with context.store.session() as session:

@@ -34,6 +34,7 @@ def serve(
     from mgops.web.app import create_app
 
     app_ctx = app_context(ctx)
+    _check_port_free(host, port)
     jsonlog.configure(log_level)
     store, policy = app_ctx.store, app_ctx.policy
     url = f"http://{host}:{port}"
@@ -79,3 +80,20 @@ def serve(
         )
     finally:
         stop.set()
+
+
+def _check_port_free(host: str, port: int) -> None:
+    """Fail with a sentence, before touching the store, when the port is taken."""
+    import socket
+
+    from mgops.errors import InputError
+
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise InputError(
+                f"Cannot listen on {host}:{port}: {exc.strerror}. Another server may "
+                "be running there; pass --port or stop it."
+            ) from None
