@@ -19,7 +19,7 @@ from typing import Literal
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from mgops.errors import Forbidden, InputError, NotFound, Unauthorized
+from mgops.errors import Conflict, Forbidden, InputError, NotFound, Unauthorized
 from mgops.store.models import ApiToken, Integration
 
 Role = Literal["viewer", "responder", "admin"]
@@ -82,6 +82,17 @@ def revoke_token(session: Session, token_id: int, *, now: datetime) -> ApiToken:
     token = session.get(ApiToken, token_id)
     if token is None:
         raise NotFound(f"Token {token_id} does not exist.")
+    if token.role == "admin" and token.revoked_at is None:
+        admins = session.scalar(
+            select(func.count())
+            .select_from(ApiToken)
+            .where(ApiToken.role == "admin", ApiToken.revoked_at.is_(None))
+        )
+        if admins == 1:
+            raise Conflict(
+                "This is the last admin token; create another admin "
+                "token first, or nobody could manage access afterwards."
+            )
     token.revoked_at = token.revoked_at or now
     return token
 

@@ -114,3 +114,43 @@ class TestRemoteServer:
         assert exitcodes.UNAUTHORIZED == refused.code
         assert "unknown or revoked" in refused.err
         server_store.dispose()
+
+
+class TestBadInput:
+    def test_invalid_values_are_sentences_not_tracebacks(
+        self, mgops: Mgops, tmp_path: Path
+    ) -> None:
+        """Out-of-range options and unwritable paths give one line and exit 2."""
+        mgops("incident", "declare", "x", "-s", "P3", "--no-page")
+        results = [
+            mgops("incident", "declare", "x", "-s", "P1", "--users-affected", "101"),
+            mgops(
+                "incident",
+                "update",
+                "1",
+                "--state",
+                "identified",
+                "--know",
+                "a",
+                "--doing",
+                "b",
+                "--next-in",
+                "0",
+            ),
+            mgops("incident", "assign", "1", ""),
+        ]
+
+        assert [exitcodes.USAGE] * 3 == [r.code for r in results]
+        assert all(
+            "Traceback" not in r.err and r.err.startswith("error:") for r in results
+        )
+
+    def test_not_a_database(self, mgops: Mgops, tmp_path: Path) -> None:
+        """A --db file that is not SQLite is named, not a traceback."""
+        junk = tmp_path / "junk.db"
+        junk.write_bytes(b"this is not sqlite" * 100)
+
+        result = mgops("--db", str(junk), "incident", "list")
+
+        assert exitcodes.STORE == result.code
+        assert "cannot be reached or upgraded" in result.err

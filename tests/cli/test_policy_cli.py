@@ -69,3 +69,19 @@ class TestPolicy:
 
         assert exitcodes.USAGE == result.code
         assert "is not valid YAML" in result.err
+
+
+class TestPolicyFaults:
+    def test_duplicate_key_is_refused_with_its_line(
+        self, mgops: Mgops, tmp_path: Path
+    ) -> None:
+        """A key written twice is an error, not a silent last-one-wins."""
+        target = tmp_path / "p.yaml"
+        mgops("policy", "init", str(target))
+        target.write_text(target.read_text() + "organisation: Someone Else\n")
+        line = len(target.read_text().splitlines())
+
+        result = mgops("policy", "validate", str(target))
+
+        assert exitcodes.USAGE == result.code
+        assert f"p.yaml:{line}: the key 'organisation' appears twice" in result.err

@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from mgops.clock import ManualClock
-from mgops.errors import InputError
+from mgops.errors import Conflict, InputError
 from mgops.incidents.desk import LocalDesk
-from mgops.incidents.requests import StatusUpdateRequest
+from mgops.incidents.requests import PhaseRequest, StatusUpdateRequest
 from mgops.incidents.targets import due_at, is_business_hours
 from mgops.incidents.views import IncidentView
 from mgops.policy import Policy
@@ -116,8 +116,12 @@ class TestStatusUpdates:
     def test_resolved_update_needs_no_next(
         self, desk: LocalDesk, make_incident: MakeIncident
     ) -> None:
-        """A Resolved update promises no further update."""
+        """Resolved belongs to RESOLVE or later, and promises no further update."""
         view = make_incident()
+        early = pytest.raises(Conflict, match="belongs to RESOLVE or later")
+        with early:
+            desk.post_update(view.id, update(state="Resolved"))
+        desk.move(view.id, PhaseRequest(to="RESOLVE", force=True))
 
         posted = desk.post_update(view.id, update(state="Resolved"))
 

@@ -419,8 +419,9 @@ class TestResolution:
         desk.resolve(number, ResolveRequest(force=True))
 
         with store.session() as session:
-            pending = session.scalars(select(Timer).where(
-                Timer.status == "pending")).all()
+            pending = session.scalars(
+                select(Timer).where(Timer.status == "pending")
+            ).all()
         assert ["resolved"] == [p.status for p in pages(store)]
         assert [] == pending
 

@@ -14,7 +14,8 @@ import json
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from sqlalchemy import func, select
 
 from mgops.alerts.grouping import (
     IngestResult,
@@ -30,7 +31,7 @@ from mgops.alerts.grouping import (
 from mgops.clock import as_utc
 from mgops.incidents.lifecycle import DeskEnv
 from mgops.incidents.requests import IsoDatetime
-from mgops.store.models import Integration
+from mgops.store.models import Alert, Integration
 
 GO_ZERO_YEAR = 1
 
@@ -81,6 +82,14 @@ class AmPayload(BaseModel):
     externalURL: str = ""
     alerts: list[AmAlert]
 
+    @model_validator(mode="after")
+    def _utf8(self) -> AmPayload:
+        from mgops.alerts.events_v2 import encodable
+
+        if not encodable(self.model_dump()):
+            raise ValueError("the payload holds text that is not valid Unicode")
+        return self
+
     def title(self) -> str:
         for source in (self.commonAnnotations, *(a.annotations for a in self.alerts)):
             if source.get("summary"):
@@ -100,7 +109,8 @@ def ingest_alertmanager(
     now = env.clock.now()
     result = IngestResult(truncated=payload.truncatedAlerts)
     firing = [a for a in payload.alerts if a.status == "firing"]
-    if payload.status == "resolved" and not firing:
+    # Nothing fires (whatever the top-level status says): never open a group.
+    if not firing:
         existing = _open_or_none(env, integration, payload)
         if existing is None:
             return _late_resolution(env, integration, payload, result)
@@ -154,7 +164,7 @@ def ingest_alertmanager(
             status=payload.status,
         )
         result.changes.append("truncated")
-    elif payload.status == "resolved":
+    elif payload.status == "resolved" and not _still_firing(env, group):
         group.status = "resolved"
         group.resolved_at = now
         result.resolved_group = True
@@ -171,6 +181,17 @@ def _open_or_none(env: DeskEnv, integration: Integration, payload: AmPayload) ->
     from mgops.alerts.grouping import find_open_group
 
     return find_open_group(env.session, integration, payload.groupKey, lock=True)
+
+
+def _still_firing(env: DeskEnv, group: Any) -> bool:
+    """Whether any alert of the group is firing, after this delivery's changes."""
+    env.session.flush()
+    count = env.session.scalar(
+        select(func.count())
+        .select_from(Alert)
+        .where(Alert.group_id == group.id, Alert.status == "firing")
+    )
+    return bool(count)
 
 
 def _late_resolution(

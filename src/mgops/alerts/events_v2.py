@@ -46,6 +46,13 @@ def validate_event(body: Any) -> dict[str, Any]:
     """Check an event the way Events v2 does; raise ``InvalidEvent`` with reasons."""
     if not isinstance(body, dict):
         raise InvalidEvent(["Event must be a JSON object"])
+    if not encodable(body):
+        raise InvalidEvent(
+            [
+                "Event contains text that is not valid Unicode "
+                "(a lone surrogate escape such as \\udfff)"
+            ]
+        )
     errors: list[str] = []
     key = body.get("routing_key")
     if not isinstance(key, str) or not key:
@@ -69,6 +76,30 @@ def validate_event(body: Any) -> dict[str, Any]:
     if errors:
         raise InvalidEvent(errors)
     return body
+
+
+def encodable(value: Any, depth: int = 0) -> bool:
+    """True when every string in ``value`` can be stored as UTF-8.
+
+    JSON may carry ``\\udfff``-style escapes that decode to lone surrogates;
+    stored, they would break every later response that includes them.
+    """
+    if depth > 64:
+        return False
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return False
+        return True
+    if isinstance(value, dict):
+        return all(
+            encodable(k, depth + 1) and encodable(v, depth + 1)
+            for k, v in value.items()
+        )
+    if isinstance(value, list):
+        return all(encodable(v, depth + 1) for v in value)
+    return True
 
 
 def _payload_errors(payload: Any) -> list[str]:
@@ -141,6 +172,7 @@ def ingest_event(
                 f"Alert acknowledged by sender: {group.title}",
             )
             result.changes.append("acknowledged")
+            _acknowledge_pages(env, group.incident_id)
         else:
             result.duplicate = True
         return result, dedup
@@ -153,6 +185,22 @@ def ingest_event(
         env, group, "alert-group-resolved", f"Alert resolved: {group.title}"
     )
     return result, dedup
+
+
+def _acknowledge_pages(env: DeskEnv, incident_id: int | None) -> None:
+    """An acknowledgement from the sender stops the incident's paging, as an
+    acknowledgement in the Events API stops notifications."""
+    if incident_id is None:
+        return
+    from sqlalchemy import select
+
+    from mgops.oncall.paging import acknowledge_page
+    from mgops.oncall.paging_models import Page
+
+    for page_id in env.session.scalars(
+        select(Page.id).where(Page.incident_id == incident_id, Page.status == "open")
+    ):
+        acknowledge_page(env, page_id)
 
 
 def _trigger(

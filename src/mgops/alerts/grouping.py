@@ -189,7 +189,7 @@ def open_incident_for(
     known = {s.name for s in env.policy.services}
     incident = declare_incident(
         env,
-        title=group.title or "Alert",
+        title=incident_title(group.title),
         severity=group.severity,
         services=[s for s in services if s in known],
         source=group.source,
@@ -207,6 +207,14 @@ def open_incident_for(
     if group.silenced_until is None:
         page_for_incident(env, incident)
     return incident
+
+
+def incident_title(text: str) -> str:
+    """An alert's summary as an incident title: one line, printable, ≤ 300 chars."""
+    clean = " ".join("".join(ch if ch.isprintable() else " " for ch in text).split())
+    if not clean:
+        return "Alert"
+    return clean if len(clean) <= 300 else clean[:299] + "…"
 
 
 def _plausible_start(started_at: datetime | None, now: datetime) -> datetime | None:

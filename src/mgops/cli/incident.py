@@ -13,6 +13,7 @@ from rich.panel import Panel
 from mgops.cli.context import get_desk
 from mgops.cli.output import JsonOption, console, emit, table
 from mgops.clock import as_utc
+from mgops.errors import InputError
 from mgops.incidents.requests import (
     CloseRequest,
     DeclareRequest,
@@ -424,7 +425,10 @@ def postmortem(
     """Write the Markdown post-mortem draft (at REVIEW)."""
     view = get_desk(ctx).postmortem(incident_id)
     if output is not None:
-        output.write_text(view.markdown, "utf-8")
+        try:
+            output.write_text(view.markdown, "utf-8")
+        except OSError as exc:
+            raise InputError(f"Cannot write {output}: {exc.strerror}.") from None
 
     def render() -> None:
         if output is not None:

@@ -11,6 +11,7 @@ import logging
 import sys
 
 import typer
+from pydantic import ValidationError
 from rich.markup import escape
 
 from mgops import __version__, exitcodes
@@ -99,6 +100,14 @@ def run_cli(args: list[str] | None = None) -> int:
     """Run the app on ``args`` and return the exit code; errors become sentences."""
     try:
         app(args=args, standalone_mode=False)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"]) or "input"
+        err_console.print(
+            f"[red]error:[/red] {escape(field)}: {escape(str(first['msg']))}",
+            highlight=False,
+        )
+        return exitcodes.USAGE
     except MgopsError as exc:
         text = exc.pointer() if isinstance(exc, QueryError) else exc.message
         err_console.print(f"[red]error:[/red] {escape(text)}", highlight=False)

@@ -120,6 +120,10 @@ def declare_incident(
     title = title.strip()
     if not title:
         raise InputError("An incident needs a title.")
+    if any(not ch.isprintable() for ch in title):
+        raise InputError("An incident title is one line of printable text.")
+    if len(impact) > 5000:
+        raise InputError("The impact is at most 5000 characters.")
     if len(title) > 300:
         raise InputError("An incident title is at most 300 characters.")
     if users_affected_pct is not None and not 0 <= users_affected_pct <= 100:

@@ -28,6 +28,11 @@ def post_status_update(
         raise InputError(f"Status {state!r} is not one of {', '.join(STATUS_STATES)}.")
     if not what_we_know.strip() or not what_we_are_doing.strip():
         raise InputError("A status update says what we know and what we're doing.")
+    if canonical == "Resolved" and incident.phase not in ("RESOLVE", "REVIEW"):
+        raise Conflict(
+            f"Incident {incident_id} is in {incident.phase}; a Resolved update "
+            "belongs to RESOLVE or later. Advance it first."
+        )
     at = stamp(env, incident)
     cadence = env.policy.severity(incident.severity).status_update_minutes
     if canonical == "Resolved" or incident.resolved_at is not None:

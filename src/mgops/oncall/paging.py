@@ -38,7 +38,7 @@ from mgops.errors import Conflict, InputError, NotFound
 from mgops.incidents.lifecycle import DeskEnv, record
 from mgops.incidents.targets import is_business_hours
 from mgops.oncall.paging_models import Notification, NotificationRule, Page, Timer
-from mgops.oncall.people import escalation_contacts, get_person
+from mgops.oncall.people import CONTACT_KINDS, escalation_contacts, get_person
 from mgops.oncall.service import ensure_seeded, who_is_on_call
 from mgops.policy.schema import WEEKDAYS, EscalationLevel, Policy, Window
 from mgops.store.models import Incident
@@ -154,8 +154,15 @@ def set_notification_rule(
     get_person(session, person)
     if not steps:
         raise InputError("A notification rule needs at least one step.")
-    if any(after < 0 for _, after in steps):
-        raise InputError("A step cannot come before the page.")
+    for contact, after in steps:
+        if contact not in CONTACT_KINDS:
+            raise InputError(
+                f"Contact kind {contact!r} is not one of {', '.join(CONTACT_KINDS)}."
+            )
+        if not 0 <= after <= 24 * 3600:
+            raise InputError(
+                "A step comes between 0 seconds and 24 hours after the page."
+            )
     session.execute(delete(NotificationRule).where(NotificationRule.person == person))
     for position, (contact, after) in enumerate(steps):
         session.add(

@@ -49,6 +49,10 @@ def load_policy_text(text: str, *, source: str) -> Policy:
     try:
         data = yaml.safe_load(text)
         tree = yaml.compose(text)
+    except RecursionError:
+        raise PolicyError(
+            f"{source}: the file is not valid YAML (nested too deeply)."
+        ) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{source}:{mark.line + 1}" if mark else source
@@ -56,6 +60,13 @@ def load_policy_text(text: str, *, source: str) -> Policy:
         raise PolicyError(f"{where}: the file is not valid YAML ({problem}).") from None
     if not isinstance(data, dict):
         raise PolicyError(f"{source}: a policy is a YAML mapping at the top level.")
+    duplicate = _duplicate_key(tree)
+    if duplicate is not None:
+        key, line = duplicate
+        raise PolicyError(
+            f"{source}:{line}: the key {key!r} appears twice in the "
+            "same mapping; YAML would silently keep the last one."
+        )
     try:
         return Policy.model_validate(data)
     except ValidationError as exc:
@@ -88,6 +99,24 @@ def _details(exc: ValidationError) -> dict[str, Any]:
             for e in exc.errors()
         ]
     }
+
+
+def _duplicate_key(node: yaml.Node | None) -> tuple[str, int] | None:
+    """The first key written twice in one mapping, with its second line."""
+    stack = [node] if node is not None else []
+    while stack:
+        current = stack.pop()
+        if isinstance(current, yaml.MappingNode):
+            seen: set[str] = set()
+            for key, value in current.value:
+                name = str(getattr(key, "value", ""))
+                if name in seen:
+                    return name, key.start_mark.line + 1
+                seen.add(name)
+                stack.append(value)
+        elif isinstance(current, yaml.SequenceNode):
+            stack.extend(current.value)
+    return None
 
 
 def _line_of(node: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:

@@ -18,7 +18,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.exc import DatabaseError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from mgops.errors import StoreError
@@ -92,7 +92,7 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
         if revision == "head" and current_revision(engine) == head_revision(engine):
             return
         command.upgrade(alembic_config(engine), revision)
-    except OperationalError as exc:
+    except (OperationalError, DatabaseError) as exc:
         raise StoreError(
             f"The store at {engine.url.render_as_string(True)} cannot be reached "
             f"or upgraded: {exc.orig}."

@@ -128,10 +128,27 @@ def _install_system_routes(app: FastAPI) -> None:
         return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
 
 
+# Alertmanager payloads are a few KB per alert; 4 MiB is thousands of alerts.
+MAX_WEBHOOK_BYTES = 4 * 1024 * 1024
+
+
 async def _request_log(
     request: Request, call_next: Callable[[Request], Awaitable[Response]]
 ) -> Response:
     started = time.perf_counter()
+    length = request.headers.get("content-length", "")
+    if (
+        request.url.path.startswith("/api/v1/integrations/")
+        and length.isdigit()
+        and int(length) > MAX_WEBHOOK_BYTES
+    ):
+        return JSONResponse(
+            status_code=413,
+            content={
+                "error": "too_large",
+                "message": f"The payload is larger than {MAX_WEBHOOK_BYTES} bytes.",
+            },
+        )
     request_id = request.headers.get("x-request-id") or uuid.uuid4().hex[:16]
     response = await call_next(request)
     elapsed = time.perf_counter() - started

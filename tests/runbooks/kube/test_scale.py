@@ -135,7 +135,9 @@ class TestScaleDownGuard:
         here = in_namespace(scope, "cpu-high")
 
         # rate() over a real scrape wobbles by a point or two on a loaded machine.
-        with pytest.raises(ActionRefused, match=r"about (7[5-9]|8[0-9])% CPU") as refused:
+        with pytest.raises(
+            ActionRefused, match=r"about (7[5-9]|8[0-9])% CPU"
+        ) as refused:
             scale(here, "content-service", 3, prometheus=prom, window=WINDOW)
 
         assert refused.value.detail["pods_measured"] == 4

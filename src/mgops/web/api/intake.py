@@ -199,7 +199,7 @@ async def enqueue(request: Request, state: State) -> JSONResponse:
         return _invalid(["Request body is larger than 512 KB"])
     try:
         body = validate_event(json.loads(raw))
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         INTAKE.labels("events-v2", "invalid").inc()
         return _invalid(["Request body is not valid JSON"])
     except InvalidEvent as exc:
