@@ -2,17 +2,27 @@
 
 from __future__ import annotations
 
+import json
+
 from tests.alerts.conftest import Api, am_alert, am_payload
 
 
 class TestUnicode:
     def test_lone_surrogate_event_is_400_and_breaks_nothing(self, api: Api) -> None:
         """A ``\\udfff`` escape is an invalid event; listings keep working."""
-        raw = (
-            '{"routing_key": "%s", "event_action": "trigger", "payload": '
-            '{"summary": "ok", "source": "x", "severity": "info", '
-            '"custom_details": {"k": "\\udfff"}}}' % api.ev_key
+        body = json.dumps(
+            {
+                "routing_key": api.ev_key,
+                "event_action": "trigger",
+                "payload": {
+                    "summary": "ok",
+                    "source": "x",
+                    "severity": "info",
+                    "custom_details": {"k": "SURROGATE"},
+                },
+            }
         )
+        raw = body.replace("SURROGATE", "\\udfff")
 
         response = api.client.post(
             "/v2/enqueue",
