@@ -1,0 +1,360 @@
+"""Filter AST → DuckDB SQL predicates over one line's values.
+
+The compiler never pastes user text into SQL raw: every value and JSON path
+goes through ``sql_string`` (single quotes doubled, NUL refused), every column
+name through ``sql_ident``.
+
+The rows it reads have these columns (see ``mgops.logs.plan``):
+
+* ``line``  — the raw line (text mode only);
+* ``__t``   — true when the line is text, not a JSON object;
+* ``__e``   — true when the JSON line is a LogEntry (false: a flat payload);
+* one JSON value per distinct path the query reads, produced by ``value(path)``.
+
+Every leaf predicate is made two-valued (``coalesce(…, false)``) before NOT or
+OR sees it, so SQL NULL never leaks through NOT: ``f != x`` is false when f is
+missing, while ``NOT f = x`` is true.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from mgops.errors import QueryError
+from mgops.logs.ast import And, Compare, Global, Node, Not, NullValue, Or, Search
+from mgops.logs.fields import Field, JsonPath, resolve
+
+SEVERITIES = {
+    "DEFAULT": 0,
+    "DEBUG": 100,
+    "INFO": 200,
+    "NOTICE": 300,
+    "WARNING": 400,
+    "ERROR": 500,
+    "CRITICAL": 600,
+    "ALERT": 700,
+    "EMERGENCY": 800,
+}
+# mgops extension 4: spellings applications print, mapped to Cloud Logging names.
+SEVERITY_ALIASES = {
+    "WARN": "WARNING",
+    "ERR": "ERROR",
+    "FATAL": "CRITICAL",
+    "PANIC": "CRITICAL",
+    "TRACE": "DEBUG",
+    "INFORMATION": "INFO",
+    "CRIT": "CRITICAL",
+    "EMERG": "EMERGENCY",
+}
+# pino/bunyan numeric levels (10 trace … 60 fatal), also extension 4.
+NUMERIC_LEVELS = {10: 100, 20: 100, 30: 200, 40: 400, 50: 500, 60: 600}
+SCALAR_TYPES = "('VARCHAR','BIGINT','UBIGINT','DOUBLE','BOOLEAN')"
+NUMERIC_TYPES = "('BIGINT','UBIGINT','DOUBLE')"
+# SEARCH() token delimiters (BigQuery LOG_ANALYZER style): whitespace and punctuation.
+SEARCH_DELIMITERS = r"""[\s.\-_/:=@,;'"()\[\]{}<>!?&|+*#%^~`$\\]+"""
+_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?|[+-]?(nan|infinity)", re.I)
+_OPS = {"=": "=", "!=": "<>", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
+
+
+def sql_string(text: str) -> str:
+    """A SQL string literal; NUL cannot travel inside one, so it is refused."""
+    if "\x00" in text:
+        raise QueryError("A query value cannot contain a NUL character.", code="nul")
+    return "'" + text.replace("'", "''") + "'"
+
+
+def sql_ident(name: str) -> str:
+    if "\x00" in name:
+        raise QueryError("A field name cannot contain a NUL character.", code="nul")
+    return '"' + name.replace('"', '""') + '"'
+
+
+def severity_number(name: str, *, strict: bool) -> int | None:
+    key = name.strip().upper()
+    if not strict:
+        key = SEVERITY_ALIASES.get(key, key)
+    return SEVERITIES.get(key)
+
+
+def severity_sql(value: str, *, strict: bool) -> str:
+    """SQL for the severity number of one JSON value (name or number)."""
+    names = dict(SEVERITIES)
+    if not strict:
+        names.update({k: SEVERITIES[v] for k, v in SEVERITY_ALIASES.items()})
+    cases = " ".join(f"WHEN {sql_string(k)} THEN {n}" for k, n in names.items())
+    text = f"CASE upper(trim({value}->>'$')) {cases} ELSE 0 END"
+    number = f"TRY_CAST({value}->>'$' AS INTEGER)"
+    if not strict:
+        levels = " ".join(f"WHEN {k} THEN {v}" for k, v in NUMERIC_LEVELS.items())
+        number = f"CASE {number} {levels} ELSE {number} END"
+    return (
+        f"CASE json_type({value}) WHEN 'VARCHAR' THEN {text} "
+        f"WHEN 'BIGINT' THEN {number} WHEN 'UBIGINT' THEN {number} "
+        f"WHEN 'DOUBLE' THEN {number} ELSE 0 END"
+    )
+
+
+def timestamp_sql(value: str) -> str:
+    """SQL for the instant of one JSON value: RFC 3339 text or epoch number."""
+    number = f"TRY_CAST({value}->>'$' AS DOUBLE)"
+    return (
+        f"CASE json_type({value}) WHEN 'VARCHAR' THEN "
+        f"TRY_CAST({value}->>'$' AS TIMESTAMPTZ) "
+        f"WHEN 'BIGINT' THEN to_timestamp(CASE WHEN {number} > 1e11 "
+        f"THEN {number} / 1000 ELSE {number} END) "
+        f"WHEN 'DOUBLE' THEN to_timestamp({number}) END"
+    )
+
+
+def parse_instant(text: str) -> datetime | None:
+    """An RFC 3339 instant or a bare date, as aware UTC; None when it is neither."""
+    candidate = text.strip()
+    if not re.match(r"\d{4}-\d\d-\d\d", candidate):
+        return None
+    candidate = re.sub(r"(\.\d{6})\d+", r"\1", candidate)
+    try:
+        moment = datetime.fromisoformat(candidate.replace("z", "Z"))
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
+
+
+def instant_sql(moment: datetime) -> str:
+    return f"TIMESTAMPTZ {sql_string(moment.strftime('%Y-%m-%d %H:%M:%S.%f+00'))}"
+
+
+class FilterCompiler:
+    """Compile filter nodes; ``value`` maps a resolved field's paths to SQL."""
+
+    def __init__(
+        self,
+        query: str,
+        *,
+        strict: bool,
+        value: Callable[[JsonPath], str],
+        check_regex: Callable[[str], str | None],
+    ) -> None:
+        self.query = query
+        self.strict = strict
+        self.value = value
+        self.check_regex = check_regex
+
+    # Field access -----------------------------------------------------------
+
+    def field_value(self, field: Field) -> str:
+        """The field's JSON value for this line's shape (NULL when absent)."""
+        entry = self.value(field.entry) if field.entry else "NULL"
+        if self.strict:
+            return f"(CASE WHEN __t THEN NULL ELSE {entry} END)"
+        flat = [self.value(p) for p in field.flat]
+        flat_sql = "NULL" if not flat else flat[0]
+        if len(flat) > 1:
+            flat_sql = f"coalesce({', '.join(flat)})"
+        return f"(CASE WHEN __t THEN NULL WHEN __e THEN {entry} ELSE {flat_sql} END)"
+
+    def severity(self, field: Field) -> str:
+        return f"coalesce({severity_sql(self.field_value(field), strict=self.strict)}, 0)"
+
+    def timestamp(self, field: Field) -> str:
+        return timestamp_sql(self.field_value(field))
+
+    def text_value(self, field: Field) -> str:
+        """A field as display text (severity as its name, time as RFC 3339)."""
+        if field.kind == "severity":
+            names = " ".join(
+                f"WHEN {n} THEN {sql_string(k)}" for k, n in SEVERITIES.items()
+            )
+            return f"(CASE {self.severity(field)} {names} ELSE 'DEFAULT' END)"
+        if field.kind == "timestamp":
+            return f"strftime({self.timestamp(field)}, '%Y-%m-%dT%H:%M:%S.%fZ')"
+        if field.kind == "text":
+            return f"(CASE WHEN __t THEN line ELSE {self.field_value(field)}->>'$' END)"
+        return f"({self.field_value(field)}->>'$')"
+
+    # Filter -----------------------------------------------------------------
+
+    def compile(self, node: Node) -> str:
+        if isinstance(node, And):
+            return "(" + " AND ".join(self.compile(i) for i in node.items) + ")"
+        if isinstance(node, Or):
+            return "(" + " OR ".join(self.compile(i) for i in node.items) + ")"
+        if isinstance(node, Not):
+            return f"(NOT {self.compile(node.item)})"
+        if isinstance(node, Global):
+            return self.global_restriction(node.value.text)
+        if isinstance(node, Search):
+            return self.search(node)
+        return f"coalesce({self.compare(node)}, false)"
+
+    def compare(self, node: Compare) -> str:
+        field = resolve(node.path, strict=self.strict, query=self.query)
+        if node.op == ":*":
+            if field.kind == "text":
+                return f"(__t OR {self.field_value(field)} IS NOT NULL)"
+            return f"({self.field_value(field)} IS NOT NULL)"
+        if isinstance(node.value, NullValue):
+            test = "= 'NULL'" if node.op in ("=", ":") else "<> 'NULL'"
+            return f"(json_type({self.field_value(field)}) {test})"
+        assert node.value is not None
+        if field.kind == "severity":
+            return self.compare_severity(field, node)
+        if field.kind == "timestamp":
+            return self.compare_timestamp(field, node)
+        if field.kind == "text":
+            text = f"(CASE WHEN __t THEN to_json(line) ELSE {self.field_value(field)} END)"
+            return self.any_element(text, node)
+        return self.any_element(self.field_value(field), node)
+
+    def any_element(self, value: str, node: Compare) -> str:
+        """Arrays compare element by element, ORed (reference section 4)."""
+        scalar = self.scalar_predicate("__x", node)
+        direct = self.scalar_predicate(f"({value})", node)
+        return (
+            f"(CASE WHEN json_type({value}) = 'ARRAY' THEN coalesce(list_bool_or("
+            f"list_transform(json_extract({value}, '$[*]'), lambda __x: "
+            f"coalesce({scalar}, false))), false) ELSE {direct} END)"
+        )
+
+    def scalar_predicate(self, x: str, node: Compare) -> str:
+        assert node.value is not None and not isinstance(node.value, NullValue)
+        literal = node.value.text
+        text = f"({x}->>'$')"
+        kind = f"json_type({x})"
+        if node.op in ("=~", "!~"):
+            pattern = sql_string(self.regex(literal, node.value.column))
+            match = f"regexp_matches({text}, {pattern})"
+            negate = "NOT " if node.op == "!~" else ""
+            return f"({kind} = 'VARCHAR' AND {negate}{match})"
+        if node.op == ":":
+            needle = sql_string(literal.lower())
+            return f"({kind} IN {SCALAR_TYPES} AND contains(lower({text}), {needle}))"
+
+        op = _OPS[node.op]
+        if _NUMBER.fullmatch(literal.strip()):
+            number = _double_sql(float(literal))
+            if not self.strict:
+                # mgops extension 7: numeric text compares as a number.
+                cast = f"TRY_CAST({text} AS DOUBLE)"
+                return f"({kind} IN ('VARCHAR',{NUMERIC_TYPES[1:-1]}) AND {cast} {op} {number})"
+            return (
+                f"(CASE WHEN {kind} IN {NUMERIC_TYPES} THEN CAST({text} AS DOUBLE) "
+                f"{op} {number} WHEN {kind} = 'VARCHAR' THEN lower({text}) {op} "
+                f"{sql_string(literal.lower())} ELSE false END)"
+            )
+        types = SCALAR_TYPES if op in ("=", "<>") else "('VARCHAR')"
+        return f"({kind} IN {types} AND lower({text}) {op} {sql_string(literal.lower())})"
+
+    def compare_severity(self, field: Field, node: Compare) -> str:
+        assert node.value is not None and not isinstance(node.value, NullValue)
+        literal = node.value.text
+        sev = self.severity(field)
+        if node.op in ("=~", "!~"):
+            negate = "NOT " if node.op == "!~" else ""
+            pattern = sql_string(self.regex(literal, node.value.column))
+            return f"({negate}regexp_matches({self.text_value(field)}, {pattern}))"
+        number = severity_number(literal, strict=self.strict)
+        if number is None and _NUMBER.fullmatch(literal.strip()):
+            number = int(float(literal))
+        if number is None:
+            raise QueryError(
+                f"{literal!r} is not a severity; use one of {', '.join(SEVERITIES)}.",
+                query=self.query,
+                column=node.value.column or None,
+                code="bad_severity",
+            )
+        return f"({sev} {_OPS.get(node.op, '=')} {number})"
+
+    def compare_timestamp(self, field: Field, node: Compare) -> str:
+        assert node.value is not None and not isinstance(node.value, NullValue)
+        literal = node.value.text
+        if node.op in ("=~", "!~", ":"):
+            return self.scalar_predicate(f"({self.field_value(field)})", node)
+        moment = parse_instant(literal)
+        if moment is None:
+            raise QueryError(
+                f"{literal!r} is not a timestamp; write RFC 3339 such as "
+                '"2024-12-06T08:00:00Z", or a date such as "2024-12-06".',
+                query=self.query,
+                column=node.value.column or None,
+                code="bad_timestamp",
+            )
+        ts = self.timestamp(field)
+        if self.strict:
+            # Cloud Logging knows no instant without an offset.
+            naive = f"NOT regexp_matches({self.field_value(field)}->>'$', {_OFFSET})"
+            ts = f"(CASE WHEN {naive} THEN NULL ELSE {ts} END)"
+        return f"({ts} {_OPS[node.op]} {instant_sql(moment)})"
+
+    def regex(self, pattern: str, column: int) -> str:
+        problem = self.check_regex(pattern)
+        if problem:
+            raise QueryError(
+                f"The regular expression {pattern!r} is not valid RE2: {problem}.",
+                query=self.query,
+                column=column or None,
+                code="bad_regex",
+            )
+        return pattern
+
+    # Whole-entry searches -----------------------------------------------------
+
+    def leaves(self, body: Callable[[str], str]) -> str:
+        """``body(text)`` is true for some leaf of the line (or the text line)."""
+        return (
+            f"(CASE WHEN __t THEN {body('line')} ELSE coalesce("
+            f"list_bool_or(list_transform(json_extract(line, '$..*'), lambda __l: "
+            f"json_type(__l) NOT IN ('OBJECT','ARRAY','NULL') AND "
+            f"{body(_LEAF_TEXT)})), false) END)"
+        )
+
+    def global_restriction(self, word: str) -> str:
+        needle = sql_string(word.lower())
+        return self.leaves(lambda x: f"contains(lower({x}), {needle})")
+
+    def search(self, node: Search) -> str:
+        tokens = search_tokens(node.text)
+        if not tokens:
+            return "true"
+        delimiters = sql_string(SEARCH_DELIMITERS)
+
+        def has_token(token: str) -> Callable[[str], str]:
+            return lambda x: (
+                f"contains(' ' || array_to_string(string_split_regex(lower({x}), "
+                f"{delimiters}), ' ') || ' ', {sql_string(' ' + token + ' ')})"
+            )
+
+        if node.path is None:
+            return "(" + " AND ".join(self.leaves(has_token(t)) for t in tokens) + ")"
+        field = resolve(node.path, strict=self.strict, query=self.query)
+        text = self.text_value(field)
+        body = " AND ".join(has_token(t)(text) for t in tokens)
+        return f"coalesce({body}, false)"
+
+
+_LEAF_TEXT = "(__l->>'$')"
+_OFFSET = sql_string(r"([Zz]|[+-]\d\d:?\d\d)$")
+
+
+def search_tokens(text: str) -> list[str]:
+    """SEARCH() tokens: backticked phrases stay whole (as spaced tokens)."""
+    tokens: list[str] = []
+    for phrase, word in re.findall(r"`([^`]*)`|([^`]+)", text):
+        parts = [p for p in re.split(SEARCH_DELIMITERS, (phrase or word).lower()) if p]
+        if phrase:
+            tokens.append(" ".join(parts))
+        else:
+            tokens.extend(parts)
+    return [t for t in tokens if t]
+
+
+def _double_sql(number: float) -> str:
+    if math.isnan(number):
+        return "'NaN'::DOUBLE"
+    if math.isinf(number):
+        return "'Infinity'::DOUBLE" if number > 0 else "'-Infinity'::DOUBLE"
+    return repr(number) + "::DOUBLE"

@@ -1,0 +1,513 @@
+"""A parsed query and its input files → one DuckDB SQL statement.
+
+Two ways to read the lines, chosen per query:
+
+* **text mode** reads each line as one VARCHAR (``read_csv`` with a delimiter that
+  never occurs), drops lines that cannot contain the query's required literals
+  (a plain substring test before any JSON is parsed), then extracts every path
+  the query needs with one ``json_extract(line, [paths])`` call. It keeps the raw
+  line, so it serves row output, bare words, ``SEARCH`` and ``textPayload``.
+* **struct mode** asks ``read_json`` for exactly the paths the query reads,
+  declared as nested STRUCTs whose leaves are typed JSON, so no schema is ever
+  inferred (late keys and keys that change type are still found) and each line
+  is parsed once. It serves aggregations that need no raw line.
+
+Both give the same columns to ``FilterCompiler``, so a filter means the same in
+either mode.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from mgops.errors import QueryError
+from mgops.logs.ast import And, Compare, Global, Node, Not, Or, Path, Query, Search
+from mgops.logs.compile import (
+    FilterCompiler,
+    instant_sql,
+    search_tokens,
+    sql_ident,
+    sql_string,
+)
+from mgops.logs.fields import ENTRY_MARKERS, Field, JsonPath, json_path, resolve
+
+MAX_LINE_BYTES = 1 << 30  # one huge line must not fail the query
+# DuckDB sizes a gzip read's buffers at 16x the line limit, so compressed input
+# gets a small one; a longer line makes the engine decompress the file first.
+GZIP_MAX_LINE_BYTES = 16 << 20
+# read_json sizes its buffers by this, so it stays modest; a longer line makes
+# the struct read fail and the query falls back to text mode (see engine).
+STRUCT_MAX_LINE_BYTES = 16 << 20
+_SPAN_UNITS = {"s": "second", "m": "minute", "h": "hour", "d": "day"}
+_AGGREGATING = ("groupBy", "count", "stats", "top", "timechart")
+
+
+@dataclass(frozen=True)
+class InputFile:
+    """A file DuckDB reads directly: NDJSON, plain or gzip."""
+
+    path: str
+    gzip: bool = False
+
+
+@dataclass
+class Plan:
+    sql: str
+    mode: str  # "text" or "struct"
+    shape: str  # "entries" (one row per matching line) or "table"
+    columns: list[str] = field(default_factory=list)
+    prefilter: str | None = None
+    timechart: bool = False
+
+
+def build_plan(
+    query: Query,
+    files: list[InputFile],
+    *,
+    strict: bool = False,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: int | None = None,
+    check_regex: Callable[[str], str | None] = lambda _: None,
+    force_text: bool = False,
+) -> Plan:
+    """Compile ``query`` over ``files``; struct mode when the query allows it."""
+    if not force_text and _struct_possible(query):
+        try:
+            return _Builder(query, files, strict, "struct", check_regex).build(
+                since, until, limit
+            )
+        except _NeedsText:
+            pass
+    return _Builder(query, files, strict, "text", check_regex).build(since, until, limit)
+
+
+class _NeedsText(Exception):
+    """Struct mode cannot express this query; fall back to text mode."""
+
+
+def _struct_possible(query: Query) -> bool:
+    aggregating = any(s.kind in _AGGREGATING for s in query.stages)
+    return aggregating and prefilter_sql(query.filter) is None
+
+
+class _Builder:
+    def __init__(
+        self,
+        query: Query,
+        files: list[InputFile],
+        strict: bool,
+        mode: str,
+        check_regex: Callable[[str], str | None],
+    ) -> None:
+        self.query = query
+        self.files = files
+        self.strict = strict
+        self.mode = mode
+        self.paths: list[JsonPath] = []
+        self.compiler = FilterCompiler(
+            query.text, strict=strict, value=self.value, check_regex=check_regex
+        )
+
+    # Values -------------------------------------------------------------------
+
+    def value(self, path: JsonPath) -> str:
+        if path not in self.paths:
+            self.paths.append(path)
+        if self.mode == "text":
+            return f"__v[{self.paths.index(path) + 1}]"
+        head, *rest = path
+        return sql_ident(head) + "".join(f"[{sql_string(p)}]" for p in rest)
+
+    def resolve(self, path: Path) -> Field:
+        resolved = resolve(path, strict=self.strict, query=self.query.text)
+        if self.mode == "struct" and resolved.kind == "text":
+            raise _NeedsText
+        return resolved
+
+    # The statement ------------------------------------------------------------
+
+    def build(
+        self, since: datetime | None, until: datetime | None, limit: int | None
+    ) -> Plan:
+        conditions = []
+        if self.query.filter is not None:
+            if self.mode == "struct" and _needs_line(self.query.filter):
+                raise _NeedsText
+            conditions.append(self.compiler.compile(self.query.filter))
+        for bound, op in ((since, ">="), (until, "<")):
+            if bound is not None:
+                ts = self.compiler.timestamp(self._field("timestamp"))
+                conditions.append(f"coalesce({ts} {op} {instant_sql(bound)}, false)")
+        where = " AND ".join(conditions) or "true"
+
+        body, shape, columns, chart = self.stages(where, limit)
+        source = self.source()
+        prefilter = prefilter_sql(self.query.filter) if self.mode == "text" else None
+        sql = f"WITH __lines AS ({source}) {body}"
+        return Plan(sql, self.mode, shape, columns, prefilter, chart)
+
+    def _field(self, name: str) -> Field:
+        return self.resolve(Path((name,)))
+
+    def source(self) -> str:
+        if self.mode == "struct":
+            return self.struct_source()
+        reads = " UNION ALL ".join(_read_lines(f) for f in self.files) or (
+            "SELECT NULL::VARCHAR AS line WHERE false"
+        )
+        prefilter = prefilter_sql(self.query.filter)
+        where = f" WHERE {prefilter}" if prefilter else ""
+        is_object = "(starts_with(line, '{') OR starts_with(ltrim(line), '{'))"
+        if self.paths:
+            listed = ", ".join(sql_string(json_path(p)) for p in self.paths)
+            values = f"CASE WHEN {is_object} THEN try(json_extract(line, [{listed}])) END"
+            text = "__v IS NULL"
+        else:
+            values = "NULL::JSON[]"
+            text = f"NOT ({is_object} AND coalesce(try(json_valid(line)), false))"
+        markers = " OR ".join(
+            f"contains(line, {sql_string(chr(34) + m + chr(34) + ':')})"
+            for m in ENTRY_MARKERS
+        )
+        entry = "true" if self.strict else f"({markers})"
+        return (
+            f"SELECT line, __v, {text} AS __t, {entry} AS __e FROM ("
+            f"SELECT line, {values} AS __v FROM ({reads}){where})"
+        )
+
+    def struct_source(self) -> str:
+        tree: dict[str, object] = {}
+        for path in self.paths:
+            _insert(tree, path)
+        for marker in ENTRY_MARKERS:
+            if marker not in tree:
+                tree[marker] = "JSON" if marker in ("logName", "insertId") else {}
+        columns = "{" + ", ".join(
+            f"{sql_string(k)}: {sql_string(_type(v))}" for k, v in tree.items()
+        ) + "}"
+        reads = " UNION ALL ".join(
+            f"SELECT * FROM read_json({sql_string(f.path)}, format='newline_delimited', "
+            f"columns={columns}, ignore_errors=true, "
+            f"maximum_object_size={STRUCT_MAX_LINE_BYTES}"
+            f"{', compression=' + sql_string('gzip') if f.gzip else ''})"
+            for f in self.files
+        )
+        if not reads:
+            nulls = ", ".join(
+                f"NULL::{_type(v)} AS {sql_ident(k)}" for k, v in tree.items()
+            )
+            reads = f"SELECT {nulls} WHERE false"
+        present = " OR ".join(f"{sql_ident(m)} IS NOT NULL" for m in ENTRY_MARKERS)
+        entry = "true" if self.strict else f"({present})"
+        return f"SELECT *, false AS __t, {entry} AS __e FROM ({reads})"
+
+    # Pipe stages ---------------------------------------------------------------
+
+    def stages(
+        self, where: str, limit: int | None
+    ) -> tuple[str, str, list[str], bool]:
+        """The SELECT after the WITH: entries, or the table the stages make."""
+        order: list[str] = []
+        row_limit: int | None = None
+        projection: list[tuple[str, str]] | None = None
+        table: str | None = None
+        columns: list[str] = []
+        chart = False
+
+        previous = ""
+        for stage in self.query.stages:
+            absorbed = previous == "groupBy" and stage.kind == "count"
+            previous = stage.kind
+            if absorbed:
+                continue  # "groupBy f | count": the grouping already counts
+            if table is None and stage.kind == "orderBy":
+                expr = self.sort_value(stage.paths[0])
+                direction = "DESC" if stage.descending else "ASC"
+                order = [f"{e} {direction} NULLS LAST" for e in expr]
+            elif table is None and stage.kind == "limit":
+                row_limit = stage.number if row_limit is None else min(
+                    row_limit, stage.number or 0
+                )
+            elif table is None and stage.kind == "fields":
+                projection = [
+                    (p.text(), self.compiler.text_value(self.resolve(p)))
+                    for p in stage.paths
+                ]
+            elif table is None:
+                entries = self.entries_sql(where, order, row_limit, projection)
+                table, columns, chart = self.aggregate(stage, entries)
+            else:
+                table = self.after_table(stage, table, columns)
+
+        if table is None:
+            sql = self.entries_sql(where, order, row_limit or limit, projection, True)
+            names = [n for n, _ in projection] if projection is not None else []
+            return sql, "entries" if projection is None else "table", names, False
+        if limit is not None:
+            table = f"SELECT * FROM ({table}) LIMIT {int(limit)}"
+        return table, "table", columns, chart
+
+    def entries_sql(
+        self,
+        where: str,
+        order: list[str],
+        limit: int | None,
+        projection: list[tuple[str, str]] | None,
+        final: bool = False,
+    ) -> str:
+        if projection is not None:
+            select = ", ".join(f"{e} AS {sql_ident(n)}" for n, e in projection)
+        elif final:
+            ts = self.compiler.text_value(self._field("timestamp"))
+            sev = self.compiler.text_value(self._field("severity"))
+            select = f"line, __t, {ts} AS timestamp, {sev} AS severity"
+        else:
+            select = "*"
+        sql = f"SELECT {select} FROM __lines WHERE {where}"
+        if order:
+            sql += " ORDER BY " + ", ".join(order)
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        return sql
+
+    def sort_value(self, path: Path) -> list[str]:
+        resolved = self.resolve(path)
+        if resolved.kind == "severity":
+            return [self.compiler.severity(resolved)]
+        if resolved.kind == "timestamp":
+            return [self.compiler.timestamp(resolved)]
+        text = self.compiler.text_value(resolved)
+        return [f"TRY_CAST({text} AS DOUBLE)", f"lower({text})"]
+
+    def group_value(self, path: Path) -> str:
+        return self.compiler.text_value(self.resolve(path))
+
+    def aggregate(self, stage: object, entries: str) -> tuple[str, list[str], bool]:
+        from mgops.logs.ast import Agg, Stage
+
+        assert isinstance(stage, Stage)
+        src = f"({entries}) AS __m"
+        if stage.kind == "count":
+            return f"SELECT count(*) AS count FROM {src}", ["count"], False
+        if stage.kind in ("groupBy", "top"):
+            keys = [(p.text(), self.group_value(p)) for p in stage.paths]
+            select = ", ".join(f"{e} AS {sql_ident(n)}" for n, e in keys)
+            sql = (
+                f"SELECT {select}, count(*) AS count FROM {src} GROUP BY ALL "
+                f"ORDER BY count DESC, {', '.join(str(i + 1) for i in range(len(keys)))}"
+            )
+            if stage.kind == "top":
+                sql += f" LIMIT {int(stage.number or 10)}"
+            return sql, [n for n, _ in keys] + ["count"], False
+        if stage.kind == "stats":
+            keys = [(p.text(), self.group_value(p)) for p in stage.paths]
+            aggs = [(a.name, self.agg_sql(a)) for a in stage.aggs]
+            parts = [f"{e} AS {sql_ident(n)}" for n, e in keys + aggs]
+            sql = f"SELECT {', '.join(parts)} FROM {src}"
+            if keys:
+                sql += " GROUP BY ALL ORDER BY " + ", ".join(
+                    str(i + 1) for i in range(len(keys))
+                )
+            return sql, [n for n, _ in keys + aggs], False
+        # timechart
+        match = re.fullmatch(r"(\d+)([smhd])", stage.span)
+        if not match or int(match.group(1)) == 0:
+            raise QueryError(
+                f"{stage.span!r} is not a time span; write 30s, 5m, 1h or 1d.",
+                query=self.query.text,
+                column=stage.column or None,
+                code="bad_span",
+            )
+        interval = f"INTERVAL '{int(match.group(1))} {_SPAN_UNITS[match.group(2)]}'"
+        ts = self.compiler.timestamp(self._field("timestamp"))
+        aggs = [(a.name, self.agg_sql(a)) for a in stage.aggs or (Agg("count"),)]
+        parts = [f"{e} AS {sql_ident(n)}" for n, e in aggs]
+        sql = (
+            f"SELECT time_bucket({interval}, {ts}) AS time, {', '.join(parts)} "
+            f"FROM {src} WHERE {ts} IS NOT NULL GROUP BY 1 ORDER BY 1"
+        )
+        return sql, ["time"] + [n for n, _ in aggs], True
+
+    def agg_sql(self, agg: object) -> str:
+        from mgops.logs.ast import Agg
+
+        assert isinstance(agg, Agg)
+        if agg.func == "count" and agg.path is None:
+            return "count(*)"
+        if agg.path is None:
+            raise QueryError(
+                f"{agg.func}() needs a field, as in {agg.func}(latencyMs).",
+                query=self.query.text,
+                column=agg.column or None,
+                code="missing_field",
+            )
+        text = self.group_value(agg.path)
+        number = f"TRY_CAST({text} AS DOUBLE)"
+        return {
+            "count": f"count({text})",
+            "count_distinct": f"count(DISTINCT {text})",
+            "avg": f"avg({number})",
+            "min": f"min({number})",
+            "max": f"max({number})",
+            "sum": f"sum({number})",
+            "p50": f"quantile_cont({number}, 0.5)",
+            "p95": f"quantile_cont({number}, 0.95)",
+            "p99": f"quantile_cont({number}, 0.99)",
+        }[agg.func]
+
+    def after_table(self, stage: object, table: str, columns: list[str]) -> str:
+        from mgops.logs.ast import Stage
+
+        assert isinstance(stage, Stage)
+        src = f"({table}) AS __s"
+        if stage.kind == "limit":
+            return f"SELECT * FROM {src} LIMIT {int(stage.number or 0)}"
+        if stage.kind == "orderBy":
+            name = self.column(stage.paths[0], columns)
+            direction = "DESC" if stage.descending else "ASC"
+            return f"SELECT * FROM {src} ORDER BY {sql_ident(name)} {direction} NULLS LAST"
+        if stage.kind == "fields":
+            names = [self.column(p, columns) for p in stage.paths]
+            columns[:] = names
+            return f"SELECT {', '.join(sql_ident(n) for n in names)} FROM {src}"
+        raise QueryError(
+            f"{stage.kind} cannot follow an aggregation; put it before the "
+            "groupBy/stats/count stage.",
+            query=self.query.text,
+            column=stage.column or None,
+            code="bad_stage_order",
+        )
+
+    def column(self, path: Path, columns: list[str]) -> str:
+        name = path.text()
+        for candidate in (name, *path.segments[-1:]):
+            if candidate in columns:
+                return candidate
+        raise QueryError(
+            f"{name!r} is not a column here; the columns are {', '.join(columns)}.",
+            query=self.query.text,
+            column=path.column or None,
+            code="unknown_column",
+        )
+
+
+def _read_lines(source: InputFile) -> str:
+    """Each line of a file as one VARCHAR: a CSV read with no delimiter in use."""
+    return (
+        f"SELECT line FROM read_csv({sql_string(source.path)}, "
+        "columns={'line': 'VARCHAR'}, delim=E'\\x01', quote='', escape='', "
+        "header=false, auto_detect=false, strict_mode=false, "
+        f"max_line_size={GZIP_MAX_LINE_BYTES if source.gzip else MAX_LINE_BYTES}, "
+        "compression="
+        f"{sql_string('gzip' if source.gzip else 'none')})"
+    )
+
+
+def _insert(tree: dict[str, object], path: JsonPath) -> None:
+    node = tree
+    for i, segment in enumerate(path):
+        last = i == len(path) - 1
+        if segment.lower() in {k.lower() for k in node} and segment not in node:
+            raise _NeedsText  # DuckDB STRUCT names ignore case
+        existing = node.get(segment)
+        if last:
+            if isinstance(existing, dict) and existing:
+                raise _NeedsText  # both a leaf and a parent
+            node[segment] = "JSON" if not isinstance(existing, dict) else "JSON"
+            return
+        if existing == "JSON":
+            raise _NeedsText
+        child = node.setdefault(segment, {})
+        assert isinstance(child, dict)
+        node = child
+
+
+def _type(node: object) -> str:
+    if node == "JSON":
+        return "JSON"
+    assert isinstance(node, dict)
+    fields = dict(node) or {"__mgops_probe": "JSON"}
+    return "STRUCT(" + ", ".join(
+        f"{sql_ident(k)} {_type(v)}" for k, v in fields.items()
+    ) + ")"
+
+
+def _needs_line(node: Node) -> bool:
+    if isinstance(node, Global | Search):
+        return True
+    if isinstance(node, And | Or):
+        return any(_needs_line(i) for i in node.items)
+    if isinstance(node, Not):
+        return _needs_line(node.item)
+    return False
+
+
+# Literal prefilter -------------------------------------------------------------
+
+
+def prefilter_sql(node: Node | None) -> str | None:
+    """A test on the raw line that every matching line passes, or None.
+
+    A line whose leaf contains the literal contains it in its raw text, unless a
+    JSON escape spells it differently; lines with any backslash therefore always
+    pass, and the exact test still runs on the decoded leaf afterwards.
+    """
+    literals = _required(node) if node is not None else None
+    if not literals:
+        return None
+    return f"(({literals}) OR contains(line, '\\'))"
+
+
+def _required(node: Node) -> str | None:
+    if isinstance(node, And):
+        parts = [p for p in (_required(i) for i in node.items) if p]
+        return " AND ".join(parts) if parts else None
+    if isinstance(node, Or):
+        parts = [_required(i) for i in node.items]
+        if all(parts):
+            return "(" + " OR ".join(p for p in parts if p) + ")"
+        return None
+    if isinstance(node, Global):
+        return _literal_test(node.value.text)
+    if isinstance(node, Search):
+        tests = [_literal_test(t.split(" ")[0]) for t in search_tokens(node.text)]
+        return " AND ".join(t for t in tests if t) or None
+    if isinstance(node, Compare) and node.op in ("=", ":"):
+        value = node.value
+        if value is None or not hasattr(value, "quoted"):
+            return None
+        first = node.path.segments[0].lower()
+        if first in ("severity", "timestamp", "receivetimestamp"):
+            return None
+        return _literal_test(value.text)  # type: ignore[union-attr]
+    return None
+
+
+_NUMERIC = re.compile(r"[+-]?[\d.eE+-]+|(?i:nan|[+-]?infinity|true|false)")
+
+
+def _literal_test(text: str) -> str | None:
+    """Case-insensitive raw-line test for one literal, cheapest form first."""
+    literal = text.lower()
+    if (
+        len(literal) < 3
+        or not literal.isascii()
+        or not literal.isprintable()
+        or _NUMERIC.fullmatch(literal)
+    ):
+        return None
+    runs = re.findall(r"[^a-z]+", literal)
+    longest = max(runs, key=len) if runs else ""
+    pattern = sql_string("(?i)" + re.escape(literal))
+    if longest == literal:
+        return f"contains(line, {sql_string(literal)})"
+    if len(longest) >= 3:
+        return (
+            f"(contains(line, {sql_string(longest)}) AND "
+            f"regexp_matches(line, {pattern}))"
+        )
+    return f"regexp_matches(line, {pattern})"
