@@ -16,6 +16,7 @@ from click.exceptions import Exit as ClickExit
 
 from mgops import __version__, exitcodes
 from mgops.cli import db as db_cli
+from mgops.cli import logs as logs_cli
 from mgops.cli import policy as policy_cli
 from mgops.cli.context import AppContext
 from mgops.cli.output import err_console
@@ -30,6 +31,7 @@ app = typer.Typer(
 )
 app.add_typer(policy_cli.app, name="policy")
 app.add_typer(db_cli.app, name="db")
+app.add_typer(logs_cli.app, name="logs")
 
 
 def _version(value: bool) -> None:

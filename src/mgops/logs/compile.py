@@ -55,7 +55,9 @@ SCALAR_TYPES = "('VARCHAR','BIGINT','UBIGINT','DOUBLE','BOOLEAN')"
 NUMERIC_TYPES = "('BIGINT','UBIGINT','DOUBLE')"
 # SEARCH() token delimiters (BigQuery LOG_ANALYZER style): whitespace and punctuation.
 SEARCH_DELIMITERS = r"""[\s.\-_/:=@,;'"()\[\]{}<>!?&|+*#%^~`$\\]+"""
-_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?|[+-]?(nan|infinity)", re.I)
+_NUMBER = re.compile(
+    r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?|[+-]?(nan|infinity)", re.I
+)
 _OPS = {"=": "=", "!=": "<>", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
 
 
@@ -158,7 +160,9 @@ class FilterCompiler:
         return f"(CASE WHEN __t THEN NULL WHEN __e THEN {entry} ELSE {flat_sql} END)"
 
     def severity(self, field: Field) -> str:
-        return f"coalesce({severity_sql(self.field_value(field), strict=self.strict)}, 0)"
+        return (
+            f"coalesce({severity_sql(self.field_value(field), strict=self.strict)}, 0)"
+        )
 
     def timestamp(self, field: Field) -> str:
         return timestamp_sql(self.field_value(field))
@@ -206,7 +210,9 @@ class FilterCompiler:
         if field.kind == "timestamp":
             return self.compare_timestamp(field, node)
         if field.kind == "text":
-            text = f"(CASE WHEN __t THEN to_json(line) ELSE {self.field_value(field)} END)"
+            text = (
+                f"(CASE WHEN __t THEN to_json(line) ELSE {self.field_value(field)} END)"
+            )
             return self.any_element(text, node)
         return self.any_element(self.field_value(field), node)
 
@@ -247,7 +253,9 @@ class FilterCompiler:
                 f"{sql_string(literal.lower())} ELSE false END)"
             )
         types = SCALAR_TYPES if op in ("=", "<>") else "('VARCHAR')"
-        return f"({kind} IN {types} AND lower({text}) {op} {sql_string(literal.lower())})"
+        return (
+            f"({kind} IN {types} AND lower({text}) {op} {sql_string(literal.lower())})"
+        )
 
     def compare_severity(self, field: Field, node: Compare) -> str:
         assert node.value is not None and not isinstance(node.value, NullValue)

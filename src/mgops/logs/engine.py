@@ -183,7 +183,9 @@ def _execute(
         if "unicode" in lowered or "utf-8" in lowered:
             raise _Retry("Invalid UTF-8 bytes were read as U+FFFD.") from None
         if "maximum_object_size" in lowered or "line size" in lowered:
-            raise _Retry("A very long line made mgops read the input as text.") from None
+            raise _Retry(
+                "A very long line made mgops read the input as text."
+            ) from None
         raise QueryError(
             f"The query could not run: {text.splitlines()[0]}",
             code="execution_error",
@@ -266,7 +268,11 @@ def _record(line: str, is_text: bool) -> tuple[dict[str, Any] | str, str]:
         return line, line
     if not isinstance(record, dict):
         return line, line
-    payload = record.get("jsonPayload") if isinstance(record.get("jsonPayload"), dict) else record
+    payload = (
+        record.get("jsonPayload")
+        if isinstance(record.get("jsonPayload"), dict)
+        else record
+    )
     for key in _MESSAGE_KEYS:
         value = payload.get(key) if isinstance(payload, dict) else None
         if value is None and key == "textPayload":

@@ -132,8 +132,12 @@ def _syntax_error(text: str, exc: lark.exceptions.UnexpectedInput) -> QueryError
             )
     expected = sorted(getattr(exc, "expected", None) or [])
     wanted = ", ".join(dict.fromkeys(_EXPECTED.get(e, e.lower()) for e in expected))
-    found = "the end of the query" if position >= len(text) else repr(
-        text[position : position + 12].split()[0] if text[position:].split() else ""
+    found = (
+        "the end of the query"
+        if position >= len(text)
+        else repr(
+            text[position : position + 12].split()[0] if text[position:].split() else ""
+        )
     )
     if position >= len(text):
         code, message = "unexpected_end", "The query ends too early"

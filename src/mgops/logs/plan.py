@@ -82,7 +82,9 @@ def build_plan(
             )
         except _NeedsText:
             pass
-    return _Builder(query, files, strict, "text", check_regex).build(since, until, limit)
+    return _Builder(query, files, strict, "text", check_regex).build(
+        since, until, limit
+    )
 
 
 class _NeedsText(Exception):
@@ -164,7 +166,9 @@ class _Builder:
         is_object = "(starts_with(line, '{') OR starts_with(ltrim(line), '{'))"
         if self.paths:
             listed = ", ".join(sql_string(json_path(p)) for p in self.paths)
-            values = f"CASE WHEN {is_object} THEN try(json_extract(line, [{listed}])) END"
+            values = (
+                f"CASE WHEN {is_object} THEN try(json_extract(line, [{listed}])) END"
+            )
             text = "__v IS NULL"
         else:
             values = "NULL::JSON[]"
@@ -186,9 +190,13 @@ class _Builder:
         for marker in ENTRY_MARKERS:
             if marker not in tree:
                 tree[marker] = "JSON" if marker in ("logName", "insertId") else {}
-        columns = "{" + ", ".join(
-            f"{sql_string(k)}: {sql_string(_type(v))}" for k, v in tree.items()
-        ) + "}"
+        columns = (
+            "{"
+            + ", ".join(
+                f"{sql_string(k)}: {sql_string(_type(v))}" for k, v in tree.items()
+            )
+            + "}"
+        )
         reads = " UNION ALL ".join(
             f"SELECT * FROM read_json({sql_string(f.path)}, format='newline_delimited', "
             f"columns={columns}, ignore_errors=true, "
@@ -207,9 +215,7 @@ class _Builder:
 
     # Pipe stages ---------------------------------------------------------------
 
-    def stages(
-        self, where: str, limit: int | None
-    ) -> tuple[str, str, list[str], bool]:
+    def stages(self, where: str, limit: int | None) -> tuple[str, str, list[str], bool]:
         """The SELECT after the WITH: entries, or the table the stages make."""
         order: list[str] = []
         row_limit: int | None = None
@@ -229,8 +235,10 @@ class _Builder:
                 direction = "DESC" if stage.descending else "ASC"
                 order = [f"{e} {direction} NULLS LAST" for e in expr]
             elif table is None and stage.kind == "limit":
-                row_limit = stage.number if row_limit is None else min(
-                    row_limit, stage.number or 0
+                row_limit = (
+                    stage.number
+                    if row_limit is None
+                    else min(row_limit, stage.number or 0)
                 )
             elif table is None and stage.kind == "fields":
                 projection = [
@@ -369,7 +377,9 @@ class _Builder:
         if stage.kind == "orderBy":
             name = self.column(stage.paths[0], columns)
             direction = "DESC" if stage.descending else "ASC"
-            return f"SELECT * FROM {src} ORDER BY {sql_ident(name)} {direction} NULLS LAST"
+            return (
+                f"SELECT * FROM {src} ORDER BY {sql_ident(name)} {direction} NULLS LAST"
+            )
         if stage.kind == "fields":
             names = [self.column(p, columns) for p in stage.paths]
             columns[:] = names
@@ -431,9 +441,11 @@ def _type(node: object) -> str:
         return "JSON"
     assert isinstance(node, dict)
     fields = dict(node) or {"__mgops_probe": "JSON"}
-    return "STRUCT(" + ", ".join(
-        f"{sql_ident(k)} {_type(v)}" for k, v in fields.items()
-    ) + ")"
+    return (
+        "STRUCT("
+        + ", ".join(f"{sql_ident(k)} {_type(v)}" for k, v in fields.items())
+        + ")"
+    )
 
 
 def _needs_line(node: Node) -> bool:

@@ -96,7 +96,9 @@ class LinesSource:
         return io.BytesIO(data)
 
 
-def sources_from_args(args: list[str], stdin: BinaryIO | None = None) -> list[LogSource]:
+def sources_from_args(
+    args: list[str], stdin: BinaryIO | None = None
+) -> list[LogSource]:
     """Files, directories (every file below, in name order) and ``-`` for stdin."""
     found: list[LogSource] = []
     for arg in args:
@@ -123,7 +125,9 @@ class Prepared:
     notes: list[str] = field(default_factory=list)
 
 
-def prepare(sources: list[LogSource], workdir: Path, *, sanitize: bool = False) -> Prepared:
+def prepare(
+    sources: list[LogSource], workdir: Path, *, sanitize: bool = False
+) -> Prepared:
     """Decide per source: read in place, or rewrite into ``workdir`` first."""
     prepared = Prepared()
     for index, source in enumerate(sources):

@@ -1,0 +1,99 @@
+"""Show a ``QueryResult``: a Rich table, JSON, CSV, and charts for timechart."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TextIO
+
+from mgops.logs.engine import QueryResult
+
+FORMATS = ("table", "json", "csv")
+
+
+def jsonable(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat().replace("+00:00", "Z")
+    if isinstance(value, float) and value != value:
+        return None
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return value
+
+
+def to_json(result: QueryResult) -> str:
+    records = [{k: jsonable(v) for k, v in r.items()} for r in result.records()]
+    body = {"rows": records, "count": len(records), "notes": result.notes}
+    # ensure_ascii keeps the output valid whatever the input bytes were.
+    return json.dumps(body, ensure_ascii=True, indent=2)
+
+
+def to_csv(result: QueryResult) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(result.columns)
+    for row in result.rows:
+        writer.writerow(["" if v is None else jsonable(v) for v in row])
+    return buffer.getvalue()
+
+
+def render_table(result: QueryResult, console: Any) -> None:
+    from rich.table import Table
+
+    if not result.rows:
+        console.print("[dim]No matching entries.[/dim]")
+        return
+    grid = Table(header_style="bold", show_lines=False)
+    for column in result.columns:
+        grid.add_column(column, overflow="fold")
+    for row in result.rows:
+        grid.add_row(*("" if v is None else str(jsonable(v)) for v in row))
+    console.print(grid)
+
+
+def chart_series(result: QueryResult) -> tuple[list[str], dict[str, list[float]]]:
+    labels = [str(jsonable(row[0])) for row in result.rows]
+    series = {
+        name: [float(row[i + 1] or 0) for row in result.rows]
+        for i, name in enumerate(result.columns[1:])
+    }
+    return labels, series
+
+
+def terminal_chart(result: QueryResult, out: TextIO) -> None:
+    """A plotext bar/line chart of a timechart result."""
+    import plotext
+
+    labels, series = chart_series(result)
+    if not labels:
+        return
+    plotext.clear_figure()
+    plotext.theme("clear")
+    plotext.plotsize(100, 20)
+    for name, values in series.items():
+        plotext.plot(list(range(len(values))), values, label=name)
+    step = max(1, len(labels) // 6)
+    ticks = list(range(0, len(labels), step))
+    plotext.xticks(ticks, [labels[i][11:19] or labels[i] for i in ticks])
+    out.write(plotext.build() + "\n")
+
+
+def plot_png(result: QueryResult, path: Path) -> None:
+    """Write the timechart as an image with matplotlib (no display needed)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    times = [row[0] for row in result.rows]
+    figure, axes = plt.subplots(figsize=(10, 4))
+    for i, name in enumerate(result.columns[1:]):
+        axes.plot(times, [float(row[i + 1] or 0) for row in result.rows], label=name)
+    axes.set_title(result.query.text)
+    axes.legend()
+    figure.autofmt_xdate()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
