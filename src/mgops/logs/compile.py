@@ -140,11 +140,13 @@ class FilterCompiler:
         strict: bool,
         value: Callable[[JsonPath], str],
         check_regex: Callable[[str], str | None],
+        derive: Callable[[str], str] = lambda expr: expr,
     ) -> None:
         self.query = query
         self.strict = strict
         self.value = value
         self.check_regex = check_regex
+        self.derive = derive
 
     # Field access -----------------------------------------------------------
 
@@ -152,12 +154,14 @@ class FilterCompiler:
         """The field's JSON value for this line's shape (NULL when absent)."""
         entry = self.value(field.entry) if field.entry else "NULL"
         if self.strict:
-            return f"(CASE WHEN __t THEN NULL ELSE {entry} END)"
+            return self.derive(f"(CASE WHEN __t THEN NULL ELSE {entry} END)")
         flat = [self.value(p) for p in field.flat]
         flat_sql = "NULL" if not flat else flat[0]
         if len(flat) > 1:
             flat_sql = f"coalesce({', '.join(flat)})"
-        return f"(CASE WHEN __t THEN NULL WHEN __e THEN {entry} ELSE {flat_sql} END)"
+        return self.derive(
+            f"(CASE WHEN __t THEN NULL WHEN __e THEN {entry} ELSE {flat_sql} END)"
+        )
 
     def severity(self, field: Field) -> str:
         return (

@@ -110,9 +110,23 @@ class _Builder:
         self.strict = strict
         self.mode = mode
         self.paths: list[JsonPath] = []
+        self.derived: dict[str, str] = {}
+        self.deriving = True
         self.compiler = FilterCompiler(
-            query.text, strict=strict, value=self.value, check_regex=check_regex
+            query.text,
+            strict=strict,
+            value=self.value,
+            check_regex=check_regex,
+            derive=self.derive,
         )
+
+    def derive(self, expr: str) -> str:
+        """Compute a filter field's value once per line, as a named column."""
+        if not self.deriving:
+            return expr
+        if expr not in self.derived:
+            self.derived[expr] = f"__f{len(self.derived) + 1}"
+        return self.derived[expr]
 
     # Values -------------------------------------------------------------------
 
@@ -145,11 +159,13 @@ class _Builder:
                 ts = self.compiler.timestamp(self._field("timestamp"))
                 conditions.append(f"coalesce({ts} {op} {instant_sql(bound)}, false)")
         where = " AND ".join(conditions) or "true"
+        self.deriving = False  # display values are computed for matches only
 
         body, shape, columns, chart = self.stages(where, limit)
         source = self.source()
         prefilter = prefilter_sql(self.query.filter) if self.mode == "text" else None
-        sql = f"WITH __lines AS ({source}) {body}"
+        derived = "".join(f", {e} AS {a}" for e, a in self.derived.items())
+        sql = f"WITH __lines AS (SELECT *{derived} FROM ({source})) {body}"
         return Plan(sql, self.mode, shape, columns, prefilter, chart)
 
     def _field(self, name: str) -> Field:
