@@ -38,8 +38,8 @@ def tasks(path: str) -> dict[str, dict[str, list[str] | str]]:
     return {
         "errors by path": {
             "mgops": "severity>=ERROR | groupBy jsonPayload.path | count",
-            "jq": "select(.severity == \"ERROR\" or .severity == \"CRITICAL\" or "
-            ".severity == \"ALERT\" or .severity == \"EMERGENCY\") "
+            "jq": 'select(.severity == "ERROR" or .severity == "CRITICAL" or '
+            '.severity == "ALERT" or .severity == "EMERGENCY") '
             "| .jsonPayload.path",
             "duckdb": f"SELECT jsonPayload.path, count(*) FROM {struct} WHERE "
             "severity IN ('ERROR','CRITICAL','ALERT','EMERGENCY') GROUP BY 1 "
@@ -109,7 +109,9 @@ def main() -> None:
     subprocess.run(["cat", path], check=True, stdout=subprocess.DEVNULL)  # warm cache
     size_gb = args.file.stat().st_size / 1e9
     print(f"input: {path} ({size_gb:.2f} GB)")
-    print("| task | mgops s | jq s | duckdb s | grep -c s | jq/mgops | mgops/duckdb | mgops/grep |")
+    print(
+        "| task | mgops s | jq s | duckdb s | grep -c s | jq/mgops | mgops/duckdb | mgops/grep |"
+    )
     print("|---|---|---|---|---|---|---|---|")
     for name, task in tasks(path).items():
         mgops = timed(
@@ -132,8 +134,13 @@ def main() -> None:
         size = args.memory.stat().st_size / 1e9
         for name, task in tasks(str(args.memory)).items():
             command = [
-                *MGOPS, "logs", "query", str(task["mgops"]), str(args.memory),
-                "--format", "csv",
+                *MGOPS,
+                "logs",
+                "query",
+                str(task["mgops"]),
+                str(args.memory),
+                "--format",
+                "csv",
             ]
             print(f"peak RSS, {name}, {size:.1f} GB: {peak_rss_mb(command):.0f} MB")
 

@@ -57,7 +57,8 @@ class TestLogCases:
 
         assert [] == flat.rows
         assert [1500, "1500", "slow"] == [
-            r["jsonPayload"]["latencyMs"] for r in records(result)  # type: ignore[index]
+            r["jsonPayload"]["latencyMs"]
+            for r in records(result)  # type: ignore[index]
         ]
 
     def test_dotted_keys(self, run: Run, where: str) -> None:
@@ -136,7 +137,7 @@ class TestInputs:
         """A BOM and invalid bytes never break a query or its JSON output."""
         path = write("bad.jsonl", b'\xef\xbb\xbf{"m":"a"}\n{"m":"b\xff\xfe"}\n')
 
-        result = run('m:b', path)
+        result = run("m:b", path)
         everything = run("", path)
 
         assert 1 == len(result.rows)
@@ -159,7 +160,9 @@ class TestInputs:
 
     def test_gcloud_array(self, run: Run, write: Callable[..., Path]) -> None:
         """A JSON array as gcloud writes it is one entry per element."""
-        path = write("read.json", json.dumps([{"severity": "ERROR"}, {"severity": "INFO"}]))
+        path = write(
+            "read.json", json.dumps([{"severity": "ERROR"}, {"severity": "INFO"}])
+        )
 
         assert [(1,)] == run("severity>=ERROR | count", path).rows
 

@@ -22,7 +22,11 @@ def words(node: object) -> object:
     if isinstance(node, Not):
         return ("NOT", words(node.item))
     if isinstance(node, Compare):
-        value = node.value.text if node.value and not isinstance(node.value, NullValue) else node.value
+        value = (
+            node.value.text
+            if node.value and not isinstance(node.value, NullValue)
+            else node.value
+        )
         return (".".join(node.path.segments), node.op, value)
     return node
 
@@ -113,7 +117,9 @@ class TestStages:
             "severity>=ERROR | groupBy path, method | count | orderBy count desc "
             "| limit 5"
         )
-        assert ["groupBy", "count", "orderBy", "limit"] == [s.kind for s in query.stages]
+        assert ["groupBy", "count", "orderBy", "limit"] == [
+            s.kind for s in query.stages
+        ]
         assert query.stages[2].descending
 
     def test_stats_and_timechart(self) -> None:
@@ -165,7 +171,12 @@ class TestErrors:
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.text(alphabet=st.sampled_from(list('ab =!<>:~*()"\\-|.,AND OR NOT0123456789\n')), max_size=40))
+@given(
+    st.text(
+        alphabet=st.sampled_from(list('ab =!<>:~*()"\\-|.,AND OR NOT0123456789\n')),
+        max_size=40,
+    )
+)
 def test_random_input_raises_only_query_error(text: str) -> None:
     """Whatever is typed, parsing either succeeds or raises QueryError."""
     try:

@@ -93,7 +93,22 @@ class _NeedsText(Exception):
 
 def _struct_possible(query: Query) -> bool:
     aggregating = any(s.kind in _AGGREGATING for s in query.stages)
-    return aggregating and prefilter_sql(query.filter) is None
+    return (
+        aggregating
+        and prefilter_sql(query.filter) is None
+        and not _tests_presence(query.filter)
+    )
+
+
+def _tests_presence(node: Node | None) -> bool:
+    """read_json turns JSON null into SQL NULL, so ``:*``/NULL_VALUE need text."""
+    if isinstance(node, And | Or):
+        return any(_tests_presence(i) for i in node.items)
+    if isinstance(node, Not):
+        return _tests_presence(node.item)
+    if isinstance(node, Compare):
+        return node.op == ":*" or type(node.value).__name__ == "NullValue"
+    return False
 
 
 class _Builder:

@@ -1,0 +1,75 @@
+"""Missing fields, arrays, case, and pipe stages, on small inline files."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from mgops.logs import QueryResult
+
+Run = Callable[..., QueryResult]
+LINES = (
+    '{"f":"foo","n":1,"tags":["a","b"]}\n'
+    '{"f":"bar","n":5,"tags":[]}\n'
+    '{"n":9,"path":"/x","lat":100}\n'
+    '{"f":null,"path":"/x","lat":300}\n'
+)
+
+
+@pytest.fixture
+def entries(write: Callable[..., Path]) -> Path:
+    return write("e.jsonl", LINES)
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ('f != "foo"', 1),
+        ('NOT f = "foo"', 3),
+        ("f:*", 3),
+        ("NOT f:*", 1),
+        ('f = "FOO"', 1),
+        ("f = NULL_VALUE", 1),
+        ('tags != "a"', 1),
+        ('NOT tags = "a"', 3),
+        ('f =~ "^b"', 1),
+        ('f !~ "^b"', 1),
+        ("n >= 5", 2),
+        ('f = ("foo" OR "bar")', 2),
+        ("FOO", 1),
+    ],
+)
+def test_missing_field_rules(
+    run: Run, entries: Path, query: str, expected: int
+) -> None:
+    """Reference sections 2-4: != versus NOT =, presence, arrays, case."""
+    assert [(expected,)] == run(query + " | count", entries).rows
+
+
+def test_stages(run: Run, entries: Path) -> None:
+    """groupBy/count, stats, top, orderBy and limit give the expected tables."""
+    grouped = run("path:* | groupBy path | count", entries)
+    stats = run("| stats count(), avg(lat), max(lat) by path", entries)
+    ordered = run("lat:* | orderBy lat desc | fields lat", entries)
+    top = run("| top 1 path", entries)
+
+    assert [("/x", 2)] == grouped.rows
+    assert [("/x", 2, 200.0, 300.0), (None, 2, None, None)] == stats.rows
+    assert [("300",), ("100",)] == ordered.rows
+    assert [(None, 2)] == top.rows or [("/x", 2)] == top.rows
+
+
+def test_timechart(run: Run, write: Callable[..., Path]) -> None:
+    """timechart buckets entries by time."""
+    path = write(
+        "t.jsonl",
+        '{"timestamp":"2024-12-06T08:00:10Z"}\n{"timestamp":"2024-12-06T08:00:50Z"}\n'
+        '{"timestamp":"2024-12-06T08:01:10Z"}\n',
+    )
+
+    result = run("| timechart 1m count()", path)
+
+    assert [2, 1] == [row[1] for row in result.rows]
+    assert result.chart
