@@ -8,7 +8,10 @@ The rows it reads have these columns (see ``mgops.logs.plan``):
 
 * ``line``  — the raw line (text mode only);
 * ``__t``   — true when the line is text, not a JSON object;
-* ``__e``   — true when the JSON line is a LogEntry (false: a flat payload);
+* ``entry_test`` — an expression true when the JSON line is a LogEntry (false:
+  a flat payload). It is evaluated only for lines where the field's LogEntry
+  path is absent: a present ``jsonPayload.x`` already proves a LogEntry, and
+  every other LogEntry path reads the same key a flat line would;
 * one JSON value per distinct path the query reads, produced by ``value(path)``.
 
 Every leaf predicate is made two-valued (``coalesce(…, false)``) before NOT or
@@ -81,33 +84,77 @@ def severity_number(name: str, *, strict: bool) -> int | None:
     return SEVERITIES.get(key)
 
 
-def severity_sql(value: str, *, strict: bool) -> str:
-    """SQL for the severity number of one JSON value (name or number)."""
+def severity_names(*, strict: bool) -> dict[str, int]:
     names = dict(SEVERITIES)
     if not strict:
         names.update({k: SEVERITIES[v] for k, v in SEVERITY_ALIASES.items()})
+    return names
+
+
+def severity_number_sql(kind: str, text: str, *, strict: bool) -> str:
+    """SQL for the severity number of one JSON value (name or number)."""
+    names = severity_names(strict=strict)
     cases = " ".join(f"WHEN {sql_string(k)} THEN {n}" for k, n in names.items())
-    text = f"CASE upper(trim({value}->>'$')) {cases} ELSE 0 END"
-    number = f"TRY_CAST({value}->>'$' AS INTEGER)"
-    if not strict:
-        levels = " ".join(f"WHEN {k} THEN {v}" for k, v in NUMERIC_LEVELS.items())
-        number = f"CASE {number} {levels} ELSE {number} END"
+    by_name = f"CASE upper(trim({text})) {cases} ELSE 0 END"
     return (
-        f"CASE json_type({value}) WHEN 'VARCHAR' THEN {text} "
-        f"WHEN 'BIGINT' THEN {number} WHEN 'UBIGINT' THEN {number} "
-        f"WHEN 'DOUBLE' THEN {number} ELSE 0 END"
+        f"CASE WHEN {kind} = 'VARCHAR' THEN {by_name} "
+        f"WHEN {kind} IN {NUMERIC_TYPES} THEN {_numeric_level(text, strict)} ELSE 0 END"
     )
 
 
-def timestamp_sql(value: str) -> str:
-    """SQL for the instant of one JSON value: RFC 3339 text or epoch number."""
-    number = f"TRY_CAST({value}->>'$' AS DOUBLE)"
+def _numeric_level(text: str, strict: bool) -> str:
+    number = f"TRY_CAST({text} AS INTEGER)"
+    if strict:
+        return number
+    levels = " ".join(f"WHEN {k} THEN {v}" for k, v in NUMERIC_LEVELS.items())
+    return f"CASE {number} {levels} ELSE {number} END"
+
+
+def severity_test_sql(kind: str, text: str, op: str, number: int, *, strict: bool) -> str:
+    """``severity OP number`` without mapping every name: set membership.
+
+    Exports write canonical upper-case names, so the exact test settles most
+    lines; only other spellings pay for ``upper(trim())``.
+    """
+    names = severity_names(strict=strict)
+    chosen = [n for n, v in names.items() if _holds(v, op, number)]
+    unknown = "true" if _holds(0, op, number) else "false"
+    every = ", ".join(sql_string(n) for n in names)
+    wanted = ", ".join(sql_string(n) for n in chosen) or "NULL"
+    upper = f"upper(trim({text}))"
+    by_name = (
+        f"CASE WHEN {text} IN ({wanted}) THEN true WHEN {text} IN ({every}) THEN false "
+        f"WHEN {upper} IN ({wanted}) THEN true WHEN {upper} IN ({every}) THEN false "
+        f"ELSE {unknown} END"
+    )
+    by_number = f"({_numeric_level(text, strict)} {_OPS[op]} {number})"
     return (
-        f"CASE json_type({value}) WHEN 'VARCHAR' THEN "
-        f"TRY_CAST({value}->>'$' AS TIMESTAMPTZ) "
-        f"WHEN 'BIGINT' THEN to_timestamp(CASE WHEN {number} > 1e11 "
-        f"THEN {number} / 1000 ELSE {number} END) "
-        f"WHEN 'DOUBLE' THEN to_timestamp({number}) END"
+        f"(CASE WHEN {kind} = 'VARCHAR' THEN {by_name} "
+        f"WHEN {kind} IN {NUMERIC_TYPES} THEN coalesce({by_number}, {unknown}) "
+        f"ELSE {unknown} END)"
+    )
+
+
+def _holds(value: int, op: str, number: int) -> bool:
+    return {
+        "=": value == number,
+        ":": value == number,
+        "!=": value != number,
+        "<": value < number,
+        "<=": value <= number,
+        ">": value > number,
+        ">=": value >= number,
+    }[op]
+
+
+def timestamp_sql(kind: str, text: str) -> str:
+    """SQL for the instant of one JSON value: RFC 3339 text or epoch number."""
+    number = f"TRY_CAST({text} AS DOUBLE)"
+    return (
+        f"CASE WHEN {kind} = 'VARCHAR' THEN TRY_CAST({text} AS TIMESTAMPTZ) "
+        f"WHEN {kind} IN ('BIGINT','UBIGINT') THEN to_timestamp(CASE WHEN {number} "
+        f"> 1e11 THEN {number} / 1000 ELSE {number} END) "
+        f"WHEN {kind} = 'DOUBLE' THEN to_timestamp({number}) END"
     )
 
 
@@ -141,12 +188,24 @@ class FilterCompiler:
         value: Callable[[JsonPath], str],
         check_regex: Callable[[str], str | None],
         derive: Callable[[str], str] = lambda expr: expr,
+        facet: Callable[[str, str], str | None] = lambda value, facet: None,
+        entry_test: str = "false",
     ) -> None:
         self.query = query
         self.strict = strict
         self.value = value
         self.check_regex = check_regex
         self.derive = derive
+        self.facet = facet
+        self.entry_test = entry_test
+
+    def kind(self, value: str) -> str:
+        """The JSON type of a value, computed once per line when it can be."""
+        return self.facet(value, "k") or f"json_type({value})"
+
+    def text(self, value: str) -> str:
+        """The text of a JSON value (strings unquoted), once per line if it can be."""
+        return self.facet(value, "s") or f"({value}->>'$')"
 
     # Field access -----------------------------------------------------------
 
@@ -160,16 +219,18 @@ class FilterCompiler:
         if len(flat) > 1:
             flat_sql = f"coalesce({', '.join(flat)})"
         return self.derive(
-            f"(CASE WHEN __t THEN NULL WHEN __e THEN {entry} ELSE {flat_sql} END)"
+            f"(CASE WHEN __t THEN NULL WHEN {entry} IS NOT NULL THEN {entry} "
+            f"WHEN {self.entry_test} THEN NULL ELSE {flat_sql} END)"
         )
 
     def severity(self, field: Field) -> str:
-        return (
-            f"coalesce({severity_sql(self.field_value(field), strict=self.strict)}, 0)"
-        )
+        value = self.field_value(field)
+        kind, text = self.kind(value), self.text(value)
+        return f"coalesce({severity_number_sql(kind, text, strict=self.strict)}, 0)"
 
     def timestamp(self, field: Field) -> str:
-        return timestamp_sql(self.field_value(field))
+        value = self.field_value(field)
+        return timestamp_sql(self.kind(value), self.text(value))
 
     def text_value(self, field: Field) -> str:
         """A field as display text (severity as its name, time as RFC 3339)."""
@@ -181,8 +242,9 @@ class FilterCompiler:
         if field.kind == "timestamp":
             return f"strftime({self.timestamp(field)}, '%Y-%m-%dT%H:%M:%S.%fZ')"
         if field.kind == "text":
-            return f"(CASE WHEN __t THEN line ELSE {self.field_value(field)}->>'$' END)"
-        return f"({self.field_value(field)}->>'$')"
+            text = self.text(self.field_value(field))
+            return f"(CASE WHEN __t THEN line ELSE {text} END)"
+        return self.text(self.field_value(field))
 
     # Filter -----------------------------------------------------------------
 
@@ -207,7 +269,7 @@ class FilterCompiler:
             return f"({self.field_value(field)} IS NOT NULL)"
         if isinstance(node.value, NullValue):
             test = "= 'NULL'" if node.op in ("=", ":") else "<> 'NULL'"
-            return f"(json_type({self.field_value(field)}) {test})"
+            return f"({self.kind(self.field_value(field))} {test})"
         assert node.value is not None
         if field.kind == "severity":
             return self.compare_severity(field, node)
@@ -225,7 +287,7 @@ class FilterCompiler:
         scalar = self.scalar_predicate("__x", node)
         direct = self.scalar_predicate(f"({value})", node)
         return (
-            f"(CASE WHEN json_type({value}) = 'ARRAY' THEN coalesce(list_bool_or("
+            f"(CASE WHEN {self.kind(value)} = 'ARRAY' THEN coalesce(list_bool_or("
             f"list_transform(json_extract({value}, '$[*]'), lambda __x: "
             f"coalesce({scalar}, false))), false) ELSE {direct} END)"
         )
@@ -233,8 +295,8 @@ class FilterCompiler:
     def scalar_predicate(self, x: str, node: Compare) -> str:
         assert node.value is not None and not isinstance(node.value, NullValue)
         literal = node.value.text
-        text = f"({x}->>'$')"
-        kind = f"json_type({x})"
+        text = self.text(x)
+        kind = self.kind(x)
         if node.op in ("=~", "!~"):
             pattern = sql_string(self.regex(literal, node.value.column))
             match = f"regexp_matches({text}, {pattern})"
@@ -264,14 +326,16 @@ class FilterCompiler:
     def compare_severity(self, field: Field, node: Compare) -> str:
         assert node.value is not None and not isinstance(node.value, NullValue)
         literal = node.value.text
-        sev = self.severity(field)
         if node.op in ("=~", "!~"):
             negate = "NOT " if node.op == "!~" else ""
             pattern = sql_string(self.regex(literal, node.value.column))
             return f"({negate}regexp_matches({self.text_value(field)}, {pattern}))"
         number = severity_number(literal, strict=self.strict)
         if number is None and _NUMBER.fullmatch(literal.strip()):
-            number = int(float(literal))
+            try:
+                number = int(float(literal))
+            except (ValueError, OverflowError):
+                number = None
         if number is None:
             raise QueryError(
                 f"{literal!r} is not a severity; use one of {', '.join(SEVERITIES)}.",
@@ -279,7 +343,10 @@ class FilterCompiler:
                 column=node.value.column or None,
                 code="bad_severity",
             )
-        return f"({sev} {_OPS.get(node.op, '=')} {number})"
+        value = self.field_value(field)
+        return severity_test_sql(
+            self.kind(value), self.text(value), node.op, number, strict=self.strict
+        )
 
     def compare_timestamp(self, field: Field, node: Compare) -> str:
         assert node.value is not None and not isinstance(node.value, NullValue)
@@ -298,7 +365,7 @@ class FilterCompiler:
         ts = self.timestamp(field)
         if self.strict:
             # Cloud Logging knows no instant without an offset.
-            naive = f"NOT regexp_matches({self.field_value(field)}->>'$', {_OFFSET})"
+            naive = f"NOT regexp_matches({self.text(self.field_value(field))}, {_OFFSET})"
             ts = f"(CASE WHEN {naive} THEN NULL ELSE {ts} END)"
         return f"({ts} {_OPS[node.op]} {instant_sql(moment)})"
 

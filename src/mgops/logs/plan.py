@@ -34,13 +34,15 @@ from mgops.logs.compile import (
 )
 from mgops.logs.fields import ENTRY_MARKERS, Field, JsonPath, json_path, resolve
 
-MAX_LINE_BYTES = 1 << 30  # one huge line must not fail the query
-# DuckDB sizes a gzip read's buffers at 16x the line limit, so compressed input
-# gets a small one; a longer line makes the engine decompress the file first.
-GZIP_MAX_LINE_BYTES = 16 << 20
+# DuckDB sizes its read buffers from the line limit, and big buffers cost
+# parallelism, so the first attempt allows 8 MB lines; a longer line makes the
+# engine rewrite the input and read it again with LONG_LINE_BYTES.
+MAX_LINE_BYTES = 8 << 20
+LONG_LINE_BYTES = 1 << 30  # one huge line must not fail the query
 # read_json sizes its buffers by this, so it stays modest; a longer line makes
 # the struct read fail and the query falls back to text mode (see engine).
 STRUCT_MAX_LINE_BYTES = 16 << 20
+_NO_LIMIT = (1 << 63) - 1
 _SPAN_UNITS = {"s": "second", "m": "minute", "h": "hour", "d": "day"}
 _AGGREGATING = ("groupBy", "count", "stats", "top", "timechart")
 
@@ -51,6 +53,7 @@ class InputFile:
 
     path: str
     gzip: bool = False
+    long_lines: bool = False
 
 
 @dataclass
@@ -133,7 +136,21 @@ class _Builder:
             value=self.value,
             check_regex=check_regex,
             derive=self.derive,
+            facet=self.facet,
+            entry_test=self.entry_test(),
         )
+        self.facets: dict[str, str] = {}
+
+    def entry_test(self) -> str:
+        """SQL that tells a LogEntry line from a flat payload line."""
+        if self.mode == "struct":
+            present = " OR ".join(f"{sql_ident(m)} IS NOT NULL" for m in ENTRY_MARKERS)
+            return f"({present})"
+        markers = " OR ".join(
+            f"contains(line, {sql_string(chr(34) + m + chr(34) + ':')})"
+            for m in ENTRY_MARKERS
+        )
+        return f"({markers})"
 
     def derive(self, expr: str) -> str:
         """Compute a filter field's value once per line, as a named column."""
@@ -142,6 +159,16 @@ class _Builder:
         if expr not in self.derived:
             self.derived[expr] = f"__f{len(self.derived) + 1}"
         return self.derived[expr]
+
+    def facet(self, value: str, kind: str) -> str | None:
+        """``__fN_k`` (JSON type) or ``__fN_s`` (text) of a derived value."""
+        if value not in self.derived.values():
+            return None
+        name = f"{value}_{kind}"
+        if name not in self.facets:
+            expr = f"json_type({value})" if kind == "k" else f"({value}->>'$')"
+            self.facets[name] = expr
+        return name
 
     # Values -------------------------------------------------------------------
 
@@ -179,9 +206,24 @@ class _Builder:
         body, shape, columns, chart = self.stages(where, limit)
         source = self.source()
         prefilter = prefilter_sql(self.query.filter) if self.mode == "text" else None
-        derived = "".join(f", {e} AS {a}" for e, a in self.derived.items())
-        sql = f"WITH __lines AS (SELECT *{derived} FROM ({source})) {body}"
+        sql = f"WITH __lines AS ({self.with_values(source)}) {body}"
         return Plan(sql, self.mode, shape, columns, prefilter, chart)
+
+    def with_values(self, source: str) -> str:
+        """Compute each filter value once per line.
+
+        DuckDB inlines a subquery's expressions into the filter above it, once
+        per reference; a LIMIT that can never bind stops that, so each
+        ``__fN`` (and its type and text) is computed a single time.
+        """
+        if not self.derived:
+            return source
+        derived = "".join(f", {e} AS {a}" for e, a in self.derived.items())
+        sql = f"SELECT *{derived} FROM ({source}) LIMIT {_NO_LIMIT}"
+        if self.facets:
+            facets = "".join(f", {e} AS {a}" for a, e in self.facets.items())
+            sql = f"SELECT *{facets} FROM ({sql}) LIMIT {_NO_LIMIT}"
+        return sql
 
     def _field(self, name: str) -> Field:
         return self.resolve(Path((name,)))
@@ -204,13 +246,8 @@ class _Builder:
         else:
             values = "NULL::JSON[]"
             text = f"NOT ({is_object} AND coalesce(try(json_valid(line)), false))"
-        markers = " OR ".join(
-            f"contains(line, {sql_string(chr(34) + m + chr(34) + ':')})"
-            for m in ENTRY_MARKERS
-        )
-        entry = "true" if self.strict else f"({markers})"
         return (
-            f"SELECT line, __v, {text} AS __t, {entry} AS __e FROM ("
+            f"SELECT line, __v, {text} AS __t FROM ("
             f"SELECT line, {values} AS __v FROM ({reads}){where})"
         )
 
@@ -240,9 +277,7 @@ class _Builder:
                 f"NULL::{_type(v)} AS {sql_ident(k)}" for k, v in tree.items()
             )
             reads = f"SELECT {nulls} WHERE false"
-        present = " OR ".join(f"{sql_ident(m)} IS NOT NULL" for m in ENTRY_MARKERS)
-        entry = "true" if self.strict else f"({present})"
-        return f"SELECT *, false AS __t, {entry} AS __e FROM ({reads})"
+        return f"SELECT *, false AS __t FROM ({reads})"
 
     # Pipe stages ---------------------------------------------------------------
 
@@ -442,7 +477,7 @@ def _read_lines(source: InputFile) -> str:
         f"SELECT line FROM read_csv({sql_string(source.path)}, "
         "columns={'line': 'VARCHAR'}, delim=E'\\x01', quote='', escape='', "
         "header=false, auto_detect=false, strict_mode=false, "
-        f"max_line_size={GZIP_MAX_LINE_BYTES if source.gzip else MAX_LINE_BYTES}, "
+        f"max_line_size={LONG_LINE_BYTES if source.long_lines else MAX_LINE_BYTES}, "
         "compression="
         f"{sql_string('gzip' if source.gzip else 'none')})"
     )

@@ -149,7 +149,7 @@ def prepare(
             count = _rewrite(kind, raw, out)
         if kind != "ndjson":
             prepared.notes.append(f"{source.name}: read as {kind} ({count} entries).")
-        prepared.files.append(InputFile(str(target)))
+        prepared.files.append(InputFile(str(target), long_lines=sanitize))
     return prepared
 
 
