@@ -285,7 +285,7 @@ class FilterCompiler:
     def any_element(self, value: str, node: Compare) -> str:
         """Arrays compare element by element, ORed (reference section 4)."""
         scalar = self.scalar_predicate("__x", node)
-        direct = self.scalar_predicate(f"({value})", node)
+        direct = self.scalar_predicate(value, node)
         return (
             f"(CASE WHEN {self.kind(value)} = 'ARRAY' THEN coalesce(list_bool_or("
             f"list_transform(json_extract({value}, '$[*]'), lambda __x: "

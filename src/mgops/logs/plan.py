@@ -173,6 +173,9 @@ class _Builder:
     # Values -------------------------------------------------------------------
 
     def value(self, path: JsonPath) -> str:
+        if self.mode == "text" and not self.deriving:
+            # Display and grouping values: read from matching lines only.
+            return f"try(json_extract(line, {sql_string(json_path(path))}))"
         if path not in self.paths:
             self.paths.append(path)
         if self.mode == "text":
@@ -256,8 +259,9 @@ class _Builder:
         for path in self.paths:
             _insert(tree, path)
         for marker in ENTRY_MARKERS:
-            if marker not in tree:
-                tree[marker] = "JSON" if marker in ("logName", "insertId") else {}
+            # Presence is all that matters: an empty STRUCT reads any value
+            # as a non-NULL row of NULLs without copying it.
+            tree.setdefault(marker, {})
         columns = (
             "{"
             + ", ".join(
