@@ -152,9 +152,8 @@ def timestamp_sql(kind: str, text: str) -> str:
     number = f"TRY_CAST({text} AS DOUBLE)"
     return (
         f"CASE WHEN {kind} = 'VARCHAR' THEN TRY_CAST({text} AS TIMESTAMPTZ) "
-        f"WHEN {kind} IN ('BIGINT','UBIGINT') THEN to_timestamp(CASE WHEN {number} "
-        f"> 1e11 THEN {number} / 1000 ELSE {number} END) "
-        f"WHEN {kind} = 'DOUBLE' THEN to_timestamp({number}) END"
+        f"WHEN {kind} IN {NUMERIC_TYPES} THEN to_timestamp(CASE WHEN {number} "
+        f"> 1e11 THEN {number} / 1000 ELSE {number} END) END"
     )
 
 
