@@ -116,6 +116,7 @@ def severity_test_sql(kind: str, text: str, op: str, number: int, *, strict: boo
     Exports write canonical upper-case names, so the exact test settles most
     lines; only other spellings pay for ``upper(trim())``.
     """
+    op = "=" if op == ":" else op  # "has" on an enum is equality
     names = severity_names(strict=strict)
     chosen = [n for n, v in names.items() if _holds(v, op, number)]
     unknown = "true" if _holds(0, op, number) else "false"
