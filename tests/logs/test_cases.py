@@ -33,14 +33,14 @@ class TestLogCases:
         """A key first seen after 20,480 lines is found, by rows and by count."""
         path = case("late_key.jsonl", where)
 
-        assert 1 == len(run('jsonPayload.b="late"', path).rows)
-        assert [(1,)] == run('jsonPayload.b="late" | count', path).rows
+        assert len(run('jsonPayload.b="late"', path).rows) == 1
+        assert run('jsonPayload.b="late" | count', path).rows == [(1,)]
 
     def test_mixed_types(self, run: Run, where: str) -> None:
         """1500 and "1500" match latencyMs>1000; "slow", null and absent do not."""
         result = run("latencyMs>1000", case("mixed_types.jsonl", where))
 
-        assert [{"latencyMs": 1500}, {"latencyMs": "1500"}] == records(result)
+        assert records(result) == [{"latencyMs": 1500}, {"latencyMs": "1500"}]
 
     def test_mixed_types_strict(
         self, run: Run, where: str, write: Callable[..., Path]
@@ -55,11 +55,11 @@ class TestLogCases:
         )
         result = run("jsonPayload.latencyMs>1000", wrapped, strict=True)
 
-        assert [] == flat.rows
-        assert [1500, "1500", "slow"] == [
+        assert flat.rows == []
+        assert [
             r["jsonPayload"]["latencyMs"]
             for r in records(result)  # type: ignore[index]
-        ]
+        ] == [1500, "1500", "slow"]
 
     def test_dotted_keys(self, run: Run, where: str) -> None:
         """A quoted dotted key and a nested path are different fields."""
@@ -71,7 +71,7 @@ class TestLogCases:
         labels = run('labels."k8s-pod/app"="web"', path)
 
         assert 1 == len(quoted.rows) == len(nested.rows) == len(labels.rows)
-        assert [] == crossed.rows
+        assert crossed.rows == []
 
     def test_mixed_text_line(self, run: Run, where: str) -> None:
         """Three JSON lines match message:ok; the text line is kept and counted."""
@@ -80,9 +80,9 @@ class TestLogCases:
         result = run("message:ok", path)
         traceback = run("Traceback", path)
 
-        assert 3 == len(result.rows)
+        assert len(result.rows) == 3
         assert any("1 line(s) were not JSON" in n for n in result.notes)
-        assert ["Traceback (most recent call last):"] == records(traceback)
+        assert records(traceback) == ["Traceback (most recent call last):"]
 
     def test_timestamp_offsets(self, run: Run, where: str) -> None:
         """The same instant in three notations matches; no offset reads as UTC."""
@@ -92,14 +92,14 @@ class TestLogCases:
         strict = run('timestamp="2024-12-06T08:00:00Z"', path, strict=True)
 
         stamps = [r["timestamp"] for r in records(result)]  # type: ignore[index]
-        assert [
+        assert stamps == [
             "2024-12-06T08:00:00Z",
             "2024-12-06T09:00:00+01:00",
             "2024-12-06T08:00:00",
             "2024-12-06T03:00:00-05:00",
-        ] == stamps
+        ]
         assert any("without a UTC offset; read as UTC" in n for n in result.notes)
-        assert 3 == len(strict.rows)
+        assert len(strict.rows) == 3
 
     def test_severity_spellings(self, run: Run, where: str) -> None:
         """Names in any case, WARN, level: warn and pino 40 count as WARNING."""
@@ -109,15 +109,15 @@ class TestLogCases:
         default = run("severity<DEBUG", path)
         strict = run("severity>=WARNING", path, strict=True)
 
-        assert ["WARNING"] * 5 + ["ERROR"] == [e.severity for e in result.entries]
-        assert [{}] == records(default)
-        assert 3 == len(strict.rows)
+        assert [e.severity for e in result.entries] == ["WARNING"] * 5 + ["ERROR"]
+        assert records(default) == [{}]
+        assert len(strict.rows) == 3
 
     def test_gzip_members(self, run: Run, where: str) -> None:
         """Both gzip members are read."""
         result = run("", case("multi.jsonl.gz", where))
 
-        assert [{"n": 1}, {"n": 2}] == records(result)
+        assert records(result) == [{"n": 1}, {"n": 2}]
 
     def test_gke_logentry(self, run: Run, where: str) -> None:
         """The namespace filter finds the first entry; a bare word the second."""
@@ -128,8 +128,8 @@ class TestLogCases:
         )
         text = run("plain", path)
 
-        assert ["abc1"] == [r["insertId"] for r in records(errors)]  # type: ignore[index]
-        assert ["abc2"] == [r["insertId"] for r in records(text)]  # type: ignore[index]
+        assert [r["insertId"] for r in records(errors)] == ["abc1"]  # type: ignore[index]
+        assert [r["insertId"] for r in records(text)] == ["abc2"]  # type: ignore[index]
 
 
 class TestInputs:
@@ -140,23 +140,23 @@ class TestInputs:
         result = run("m:b", path)
         everything = run("", path)
 
-        assert 1 == len(result.rows)
-        assert 2 == len(everything.rows)
+        assert len(result.rows) == 1
+        assert len(everything.rows) == 2
         from mgops.logs.render import to_json
 
         json.loads(to_json(result))
 
     def test_empty_file(self, run: Run, write: Callable[..., Path]) -> None:
         """An empty file gives no rows and no error."""
-        assert [] == run("a", write("empty.jsonl", "")).rows
-        assert [(0,)] == run("| count", write("empty2.jsonl", "")).rows
+        assert run("a", write("empty.jsonl", "")).rows == []
+        assert run("| count", write("empty2.jsonl", "")).rows == [(0,)]
 
     def test_huge_line(self, run: Run, write: Callable[..., Path]) -> None:
         """A 20 MB line does not fail a field query or a count."""
         path = write("huge.jsonl", '{"m":"' + "x" * 20_000_000 + '"}\n{"a":1}\n')
 
-        assert 1 == len(run("a=1", path).rows)
-        assert [(1,)] == run("a=1 | count", path).rows
+        assert len(run("a=1", path).rows) == 1
+        assert run("a=1 | count", path).rows == [(1,)]
 
     def test_gcloud_array(self, run: Run, write: Callable[..., Path]) -> None:
         """A JSON array as gcloud writes it is one entry per element."""
@@ -164,7 +164,7 @@ class TestInputs:
             "read.json", json.dumps([{"severity": "ERROR"}, {"severity": "INFO"}])
         )
 
-        assert [(1,)] == run("severity>=ERROR | count", path).rows
+        assert run("severity>=ERROR | count", path).rows == [(1,)]
 
     def test_docker_and_cri(self, run: Run, write: Callable[..., Path]) -> None:
         """Docker json-file lines unwrap; CRI partial lines are joined."""
@@ -179,9 +179,9 @@ class TestInputs:
             "2024-12-06T08:00:00Z stdout F and two\n",
         )
 
-        assert 1 == len(run("severity>=ERROR msg:boom", docker).rows)
-        assert ["part one and two"] == [
-            e.message for e in run('"one and two"', cri).entries
+        assert len(run("severity>=ERROR msg:boom", docker).rows) == 1
+        assert [e.message for e in run('"one and two"', cri).entries] == [
+            "part one and two"
         ]
 
     def test_stdin_like_lines_source(self) -> None:
@@ -190,4 +190,4 @@ class TestInputs:
 
         result = run_query("a>1 | count", [LinesSource(['{"a":1}', '{"a":2}', "text"])])
 
-        assert [(1,)] == result.rows
+        assert result.rows == [(1,)]

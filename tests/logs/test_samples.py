@@ -41,7 +41,7 @@ def test_timesketch_text_line_is_searchable(run: Run) -> None:
         '"not a valid"', shared_path("data", "logs", "timesketch_invalid.jsonl")
     )
 
-    assert ["This is not a valid JSON line"] == [e.message for e in result.entries]
+    assert [e.message for e in result.entries] == ["This is not a valid JSON line"]
 
 
 def test_docker_samples(run: Run) -> None:
@@ -54,5 +54,5 @@ def test_docker_samples(run: Run) -> None:
         folder / "options_merge-log-enabled_invalid-json.log",
     )
 
-    assert [(1,)] == total.rows
-    assert 1 == len(broken.rows)
+    assert total.rows == [(1,)]
+    assert len(broken.rows) == 1

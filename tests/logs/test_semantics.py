@@ -55,10 +55,10 @@ def test_stages(run: Run, entries: Path) -> None:
     ordered = run("lat:* | orderBy lat desc | fields lat", entries)
     top = run("| top 1 path", entries)
 
-    assert [("/x", 2)] == grouped.rows
-    assert [("/x", 2, 200.0, 300.0), (None, 2, None, None)] == stats.rows
-    assert [("300",), ("100",)] == ordered.rows
-    assert [(None, 2)] == top.rows or [("/x", 2)] == top.rows
+    assert grouped.rows == [("/x", 2)]
+    assert stats.rows == [("/x", 2, 200.0, 300.0), (None, 2, None, None)]
+    assert ordered.rows == [("300",), ("100",)]
+    assert top.rows == [(None, 2)] or top.rows == [("/x", 2)]
 
 
 def test_timechart(run: Run, write: Callable[..., Path]) -> None:
@@ -71,5 +71,5 @@ def test_timechart(run: Run, write: Callable[..., Path]) -> None:
 
     result = run("| timechart 1m count()", path)
 
-    assert [2, 1] == [row[1] for row in result.rows]
+    assert [row[1] for row in result.rows] == [2, 1]
     assert result.chart

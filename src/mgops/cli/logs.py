@@ -6,6 +6,7 @@ the SQL; the rest are the runbook's investigations (section 5.2) by name.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from pathlib import Path
 from typing import Any
@@ -165,23 +166,20 @@ def _follow(
     from mgops.logs.follow import Tail, check_followable, follow
 
     check_followable(query_text)
-    names = _inputs(inputs)
-    handles = [
-        sys.stdin.buffer if name == "-" else Path(name).open("rb") for name in names
-    ]
-    tails = [Tail(h, from_start=h is sys.stdin.buffer) for h in handles]
 
     def emit(result: Any) -> None:
-        if output == "json":
-            for record in result.records():
-                sys.stdout.write(render.json.dumps(record, ensure_ascii=True) + "\n")
-        else:
-            for row in result.rows:
-                sys.stdout.write("  ".join("" if v is None else str(v) for v in row))
-                sys.stdout.write("\n")
+        for line in render.stream_lines(result, output):
+            sys.stdout.write(line + "\n")
         sys.stdout.flush()
 
-    follow(query_text, tails, emit, clock=app_context(ctx).clock, strict=strict)
+    with contextlib.ExitStack() as stack:
+        tails = [
+            Tail(sys.stdin.buffer, from_start=True)
+            if name == "-"
+            else Tail(stack.enter_context(Path(name).open("rb")))
+            for name in _inputs(inputs)
+        ]
+        follow(query_text, tails, emit, clock=app_context(ctx).clock, strict=strict)
 
 
 @app.command("explain")

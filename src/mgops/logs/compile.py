@@ -110,7 +110,9 @@ def _numeric_level(text: str, strict: bool) -> str:
     return f"CASE {number} {levels} ELSE {number} END"
 
 
-def severity_test_sql(kind: str, text: str, op: str, number: int, *, strict: bool) -> str:
+def severity_test_sql(
+    kind: str, text: str, op: str, number: int, *, strict: bool
+) -> str:
     """``severity OP number`` without mapping every name: set membership.
 
     Exports write canonical upper-case names, so the exact test settles most
@@ -293,7 +295,8 @@ class FilterCompiler:
         )
 
     def scalar_predicate(self, x: str, node: Compare) -> str:
-        assert node.value is not None and not isinstance(node.value, NullValue)
+        assert node.value is not None
+        assert not isinstance(node.value, NullValue)
         literal = node.value.text
         text = self.text(x)
         kind = self.kind(x)
@@ -312,7 +315,8 @@ class FilterCompiler:
             if not self.strict:
                 # mgops extension 7: numeric text compares as a number.
                 cast = f"TRY_CAST({text} AS DOUBLE)"
-                return f"({kind} IN ('VARCHAR',{NUMERIC_TYPES[1:-1]}) AND {cast} {op} {number})"
+                types = f"('VARCHAR',{NUMERIC_TYPES[1:-1]})"
+                return f"({kind} IN {types} AND {cast} {op} {number})"
             return (
                 f"(CASE WHEN {kind} IN {NUMERIC_TYPES} THEN CAST({text} AS DOUBLE) "
                 f"{op} {number} WHEN {kind} = 'VARCHAR' THEN lower({text}) {op} "
@@ -324,7 +328,8 @@ class FilterCompiler:
         )
 
     def compare_severity(self, field: Field, node: Compare) -> str:
-        assert node.value is not None and not isinstance(node.value, NullValue)
+        assert node.value is not None
+        assert not isinstance(node.value, NullValue)
         literal = node.value.text
         if node.op in ("=~", "!~"):
             negate = "NOT " if node.op == "!~" else ""
@@ -349,7 +354,8 @@ class FilterCompiler:
         )
 
     def compare_timestamp(self, field: Field, node: Compare) -> str:
-        assert node.value is not None and not isinstance(node.value, NullValue)
+        assert node.value is not None
+        assert not isinstance(node.value, NullValue)
         literal = node.value.text
         if node.op in ("=~", "!~", ":"):
             return self.scalar_predicate(f"({self.field_value(field)})", node)
@@ -365,7 +371,9 @@ class FilterCompiler:
         ts = self.timestamp(field)
         if self.strict:
             # Cloud Logging knows no instant without an offset.
-            naive = f"NOT regexp_matches({self.text(self.field_value(field))}, {_OFFSET})"
+            naive = (
+                f"NOT regexp_matches({self.text(self.field_value(field))}, {_OFFSET})"
+            )
             ts = f"(CASE WHEN {naive} THEN NULL ELSE {ts} END)"
         return f"({ts} {_OPS[node.op]} {instant_sql(moment)})"
 

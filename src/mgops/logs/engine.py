@@ -216,9 +216,9 @@ TEXT_COUNT_MAX_BYTES = 256 << 20
 def _text_line_note(connection: Any, plan: Plan, prepared: Any) -> list[str]:
     if not prepared.files or prepared.total_bytes > TEXT_COUNT_MAX_BYTES:
         return []
-    from mgops.logs.plan import _read_lines
-
     import duckdb
+
+    from mgops.logs.plan import _read_lines
 
     reads = " UNION ALL ".join(
         _read_lines(InputFile(f.path, f.gzip, long_lines=True)) for f in prepared.files

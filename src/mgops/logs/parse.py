@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from typing import cast
 
 import lark
 from lark import Token, Transformer, v_args
@@ -57,10 +58,18 @@ _EXPECTED = {
     "FUNC_SEARCH": "SEARCH(...)",
     "$END": "the end of the query",
 }
-_STAGES = ("groupBy", "count", "orderBy", "limit", "fields", "stats", "top")
-_STAGES += ("timechart",)
-_OTHER_FUNCTIONS = ("log_id", "source", "sample", "ip_in_net", "cast")
-_OTHER_FUNCTIONS += ("regexp_extract",)
+_STAGES = (
+    "groupBy",
+    "count",
+    "orderBy",
+    "limit",
+    "fields",
+    "stats",
+    "top",
+    "timechart",
+)
+# Documented Cloud Logging functions mgops rejects by name.
+_OTHER_FUNCTIONS = ("log_id", "source", "sample", "ip_in_net", "cast", "regexp_extract")
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "b": "\b", "f": "\f", "v": "\v"}
 _ESCAPE_RE = re.compile(r"\\(u[0-9a-fA-F]{4}|x[0-9a-fA-F]{2}|[0-7]{1,3}|.)", re.S)
 
@@ -84,11 +93,12 @@ def parse_query(text: str) -> Query:
     except lark.exceptions.UnexpectedInput as exc:
         raise _syntax_error(text, exc) from None
     try:
-        filter_node, stages = _ToAst(text).transform(tree)
+        parsed = _ToAst(text).transform(tree)
     except lark.exceptions.VisitError as exc:
         if isinstance(exc.orig_exc, QueryError):
             raise exc.orig_exc from None
         raise
+    filter_node, stages = cast(tuple[Node | None, list[Stage]], parsed)
     return Query(text=text, filter=filter_node, stages=tuple(stages))
 
 
@@ -186,14 +196,12 @@ class _ToAst(Transformer[Token, object]):
         return (filters[0] if filters else None), stages  # type: ignore[return-value]
 
     def and_(self, *items: object) -> Node:
-        nodes = [i for i in items if not isinstance(i, Token)]
-        return _flat(And, nodes)
+        return _flat(And, _nodes(items))
 
     seq_ = and_
 
     def or_(self, *items: object) -> Node:
-        nodes = [i for i in items if not isinstance(i, Token)]
-        return _flat(Or, nodes)
+        return _flat(Or, _nodes(items))
 
     def not_(self, _keyword: Token, item: Node) -> Node:
         return Not(item)
@@ -282,6 +290,11 @@ class _ToAst(Transformer[Token, object]):
 
     def timechart(self, span: Token, aggs: tuple[Agg, ...] | None) -> Stage:
         return Stage("timechart", span=str(span), aggs=aggs or (Agg("count"),))
+
+
+def _nodes(items: tuple[object, ...]) -> list[Node]:
+    """The operands of AND/OR (filters, or values inside ``f = (…)``)."""
+    return [cast(Node, i) for i in items if not isinstance(i, Token)]
 
 
 def _flat(kind: type[And] | type[Or], nodes: list[Node]) -> Node:

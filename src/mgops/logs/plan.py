@@ -269,7 +269,8 @@ class _Builder:
             + "}"
         )
         reads = " UNION ALL ".join(
-            f"SELECT * FROM read_json({sql_string(f.path)}, format='newline_delimited', "
+            f"SELECT * FROM read_json({sql_string(f.path)}, "
+            "format='newline_delimited', "
             f"columns={columns}, ignore_errors=true, "
             f"maximum_object_size={STRUCT_MAX_LINE_BYTES}"
             f"{', compression=' + sql_string('gzip') if f.gzip else ''})"
@@ -373,9 +374,10 @@ class _Builder:
         if stage.kind in ("groupBy", "top"):
             keys = [(p.text(), self.group_value(p)) for p in stage.paths]
             select = ", ".join(f"{e} AS {sql_ident(n)}" for n, e in keys)
+            positions = ", ".join(str(i + 1) for i in range(len(keys)))
             sql = (
                 f"SELECT {select}, count(*) AS count FROM {src} GROUP BY ALL "
-                f"ORDER BY count DESC, {', '.join(str(i + 1) for i in range(len(keys)))}"
+                f"ORDER BY count DESC, {positions}"
             )
             if stage.kind == "top":
                 sql += f" LIMIT {int(stage.number or 10)}"
@@ -516,7 +518,7 @@ def _insert(tree: dict[str, object], path: JsonPath) -> None:
         if last:
             if isinstance(existing, dict) and existing:
                 raise _NeedsText  # both a leaf and a parent
-            node[segment] = "JSON" if not isinstance(existing, dict) else "JSON"
+            node[segment] = "JSON"
             return
         if existing == "JSON":
             raise _NeedsText
@@ -568,9 +570,9 @@ def _required(node: Node) -> str | None:
         parts = [p for p in (_required(i) for i in node.items) if p]
         return " AND ".join(parts) if parts else None
     if isinstance(node, Or):
-        parts = [_required(i) for i in node.items]
-        if all(parts):
-            return "(" + " OR ".join(p for p in parts if p) + ")"
+        alternatives = [_required(i) for i in node.items]
+        if all(alternatives):
+            return "(" + " OR ".join(p for p in alternatives if p) + ")"
         return None
     if isinstance(node, Global):
         return _literal_test(node.value.text)

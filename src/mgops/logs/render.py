@@ -31,6 +31,19 @@ def to_json(result: QueryResult) -> str:
     return json.dumps(body, ensure_ascii=True, indent=2)
 
 
+def stream_lines(result: QueryResult, output: str) -> list[str]:
+    """One line per row, for ``--follow``: JSON lines or tab-separated text."""
+    if output == "json":
+        return [
+            json.dumps({k: jsonable(v) for k, v in r.items()}, ensure_ascii=True)
+            for r in result.records()
+        ]
+    return [
+        "\t".join("" if v is None else str(jsonable(v)) for v in row)
+        for row in result.rows
+    ]
+
+
 def to_csv(result: QueryResult) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
