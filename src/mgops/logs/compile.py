@@ -7,7 +7,8 @@ name through ``sql_ident``.
 The rows it reads have these columns (see ``mgops.logs.plan``):
 
 * ``line``  — the raw line (text mode only);
-* ``__t``   — true when the line is text, not a JSON object;
+* ``is_text`` — an expression true when the line is text, not a JSON object
+  (the column ``__t``, or inside a filter the bound ``(__w IS NULL)``);
 * ``entry_test`` — an expression true when the JSON line is a LogEntry (false:
   a flat payload). It is evaluated only for lines where the field's LogEntry
   path is absent: a present ``jsonPayload.x`` already proves a LogEntry, and
@@ -192,6 +193,7 @@ class FilterCompiler:
         derive: Callable[[str], str] = lambda expr: expr,
         facet: Callable[[str, str], str | None] = lambda value, facet: None,
         entry_test: str = "false",
+        is_text: Callable[[], str] = lambda: "__t",
     ) -> None:
         self.query = query
         self.strict = strict
@@ -200,6 +202,7 @@ class FilterCompiler:
         self.derive = derive
         self.facet = facet
         self.entry_test = entry_test
+        self.text_test = is_text
 
     def kind(self, value: str) -> str:
         """The JSON type of a value, computed once per line when it can be."""
@@ -215,13 +218,13 @@ class FilterCompiler:
         """The field's JSON value for this line's shape (NULL when absent)."""
         entry = self.value(field.entry) if field.entry else "NULL"
         if self.strict:
-            return self.derive(f"(CASE WHEN __t THEN NULL ELSE {entry} END)")
+            return self.derive(f"(CASE WHEN {self.text_test()} THEN NULL ELSE {entry} END)")
         flat = [self.value(p) for p in field.flat]
         flat_sql = "NULL" if not flat else flat[0]
         if len(flat) > 1:
             flat_sql = f"coalesce({', '.join(flat)})"
         return self.derive(
-            f"(CASE WHEN __t THEN NULL WHEN {entry} IS NOT NULL THEN {entry} "
+            f"(CASE WHEN {self.text_test()} THEN NULL WHEN {entry} IS NOT NULL THEN {entry} "
             f"WHEN {self.entry_test} THEN NULL ELSE {flat_sql} END)"
         )
 
@@ -245,7 +248,7 @@ class FilterCompiler:
             return f"strftime({self.timestamp(field)}, '%Y-%m-%dT%H:%M:%S.%fZ')"
         if field.kind == "text":
             text = self.text(self.field_value(field))
-            return f"(CASE WHEN __t THEN line ELSE {text} END)"
+            return f"(CASE WHEN {self.text_test()} THEN line ELSE {text} END)"
         return self.text(self.field_value(field))
 
     # Filter -----------------------------------------------------------------
@@ -267,7 +270,8 @@ class FilterCompiler:
         field = resolve(node.path, strict=self.strict, query=self.query)
         if node.op == ":*":
             if field.kind == "text":
-                return f"(__t OR {self.field_value(field)} IS NOT NULL)"
+                present = f"{self.field_value(field)} IS NOT NULL"
+                return f"({self.text_test()} OR {present})"
             return f"({self.field_value(field)} IS NOT NULL)"
         if isinstance(node.value, NullValue):
             test = "= 'NULL'" if node.op in ("=", ":") else "<> 'NULL'"
@@ -279,7 +283,8 @@ class FilterCompiler:
             return self.compare_timestamp(field, node)
         if field.kind == "text":
             text = (
-                f"(CASE WHEN __t THEN to_json(line) ELSE {self.field_value(field)} END)"
+                f"(CASE WHEN {self.text_test()} THEN to_json(line) "
+                f"ELSE {self.field_value(field)} END)"
             )
             return self.any_element(text, node)
         return self.any_element(self.field_value(field), node)
@@ -393,7 +398,7 @@ class FilterCompiler:
     def leaves(self, body: Callable[[str], str]) -> str:
         """``body(text)`` is true for some leaf of the line (or the text line)."""
         return (
-            f"(CASE WHEN __t THEN {body('line')} ELSE coalesce("
+            f"(CASE WHEN {self.text_test()} THEN {body('line')} ELSE coalesce("
             f"list_bool_or(list_transform(json_extract(line, '$..*'), lambda __l: "
             f"json_type(__l) NOT IN ('OBJECT','ARRAY','NULL') AND "
             f"{body(_LEAF_TEXT)})), false) END)"

@@ -130,6 +130,7 @@ class _Builder:
         self.paths: list[JsonPath] = []
         self.derived: dict[str, str] = {}
         self.deriving = True
+        self.binds_text = False
         self.compiler = FilterCompiler(
             query.text,
             strict=strict,
@@ -138,6 +139,7 @@ class _Builder:
             derive=self.derive,
             facet=self.facet,
             entry_test=self.entry_test(),
+            is_text=self.is_text,
         )
         self.facets: dict[str, str] = {}
 
@@ -152,19 +154,26 @@ class _Builder:
         )
         return f"({markers})"
 
+    def is_text(self) -> str:
+        """SQL true for a text line; inside a text-mode filter, the bound list."""
+        if self.mode == "text" and self.deriving:
+            self.binds_text = True
+            return "(__w IS NULL)"
+        return "__t"
+
     def derive(self, expr: str) -> str:
-        """Compute a filter field's value once per line, as a named column."""
+        """Compute a filter field's value once per line: ``__d.fN``."""
         if not self.deriving:
             return expr
         if expr not in self.derived:
-            self.derived[expr] = f"__f{len(self.derived) + 1}"
+            self.derived[expr] = f"__d.f{len(self.derived) + 1}"
         return self.derived[expr]
 
     def facet(self, value: str, kind: str) -> str | None:
-        """``__fN_k`` (JSON type) or ``__fN_s`` (text) of a derived value."""
+        """``__g.fN_k`` (JSON type) or ``__g.fN_s`` (text) of a derived value."""
         if value not in self.derived.values():
             return None
-        name = f"{value}_{kind}"
+        name = f"__g.{value.removeprefix('__d.')}_{kind}"
         if name not in self.facets:
             self.facets[name] = _kind_sql(value) if kind == "k" else _text_sql(value)
         return name
@@ -178,7 +187,7 @@ class _Builder:
         if path not in self.paths:
             self.paths.append(path)
         if self.mode == "text":
-            return f"__v[{self.paths.index(path) + 1}]"
+            return f"__w[{self.paths.index(path) + 1}]"
         head, *rest = path
         return sql_ident(head) + "".join(f"[{sql_string(p)}]" for p in rest)
 
@@ -202,30 +211,39 @@ class _Builder:
             if bound is not None:
                 ts = self.compiler.timestamp(self._field("timestamp"))
                 conditions.append(f"coalesce({ts} {op} {instant_sql(bound)}, false)")
-        where = " AND ".join(conditions) or "true"
+        where = self.bind_values(" AND ".join(conditions) or "true")
         self.deriving = False  # display values are computed for matches only
 
         body, shape, columns, chart = self.stages(where, limit)
         source = self.source()
         prefilter = prefilter_sql(self.query.filter) if self.mode == "text" else None
-        sql = f"WITH __lines AS ({self.with_values(source)}) {body}"
+        sql = f"WITH __lines AS ({source}) {body}"
         return Plan(sql, self.mode, shape, columns, prefilter, chart)
 
-    def with_values(self, source: str) -> str:
-        """Compute each filter value once per line.
+    def bind_values(self, where: str) -> str:
+        """Compute each filter value once per line, then test ``where``.
 
-        DuckDB inlines a subquery's expressions into the filter above it, once
-        per reference; a LIMIT that can never bind stops that, so each
-        ``__fN`` (and its type and text) is computed a single time.
+        DuckDB inlines a subquery's expressions into the filter above it once
+        per reference, so values are bound as lambda parameters instead: the
+        extracted paths (``__w``), each field's value (``__d``), then each
+        value's type and text (``__g``). A lambda keeps the scan parallel and
+        in file order, which a LIMIT fence would not.
         """
-        if not self.derived:
-            return source
-        derived = "".join(f", {e} AS {a}" for e, a in self.derived.items())
-        sql = f"SELECT *{derived} FROM ({source}) LIMIT {_NO_LIMIT}"
         if self.facets:
-            facets = "".join(f", {e} AS {a}" for a, e in self.facets.items())
-            sql = f"SELECT *{facets} FROM ({sql}) LIMIT {_NO_LIMIT}"
-        return sql
+            facets = ", ".join(
+                f"{a.removeprefix('__g.')} := {e}" for a, e in self.facets.items()
+            )
+            where = f"list_transform([struct_pack({facets})], lambda __g: {where})[1]"
+        if self.derived:
+            derived = ", ".join(
+                f"{a.removeprefix('__d.')} := {e}" for e, a in self.derived.items()
+            )
+            where = f"list_transform([struct_pack({derived})], lambda __d: {where})[1]"
+        if self.mode == "text" and (self.paths or self.binds_text):
+            if not self.paths:
+                self.paths.append(("__mgops_probe",))  # [NULL] for any object
+            where = f"list_transform([__v], lambda __w: {where})[1]"
+        return where
 
     def _field(self, name: str) -> Field:
         return self.resolve(Path((name,)))
