@@ -59,7 +59,7 @@ SCALAR_TYPES = "('VARCHAR','BIGINT','UBIGINT','DOUBLE','BOOLEAN')"
 NUMERIC_TYPES = "('BIGINT','UBIGINT','DOUBLE')"
 # SEARCH() token delimiters (BigQuery LOG_ANALYZER style): whitespace and punctuation.
 SEARCH_DELIMITERS = r"""[\s.\-_/:=@,;'"()\[\]{}<>!?&|+*#%^~`$\\]+"""
-_NUMBER = re.compile(
+NUMBER_LITERAL = _NUMBER = re.compile(
     r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?|[+-]?(nan|infinity)", re.I
 )
 _OPS = {"=": "=", "!=": "<>", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
@@ -96,7 +96,8 @@ def severity_number_sql(kind: str, text: str, *, strict: bool) -> str:
     """SQL for the severity number of one JSON value (name or number)."""
     names = severity_names(strict=strict)
     cases = " ".join(f"WHEN {sql_string(k)} THEN {n}" for k, n in names.items())
-    by_name = f"CASE upper(trim({text})) {cases} ELSE 0 END"
+    fallback = "0" if strict else f"coalesce({_numeric_level(text, strict)}, 0)"
+    by_name = f"CASE upper(trim({text})) {cases} ELSE {fallback} END"
     return (
         f"CASE WHEN {kind} = 'VARCHAR' THEN {by_name} "
         f"WHEN {kind} IN {NUMERIC_TYPES} THEN {_numeric_level(text, strict)} ELSE 0 END"
@@ -126,12 +127,14 @@ def severity_test_sql(
     every = ", ".join(sql_string(n) for n in names)
     wanted = ", ".join(sql_string(n) for n in chosen) or "NULL"
     upper = f"upper(trim({text}))"
+    by_number = f"({_numeric_level(text, strict)} {_OPS[op]} {number})"
+    # mgops extension 4: a number written as text ("40") is a numeric level.
+    other = unknown if strict else f"coalesce({by_number}, {unknown})"
     by_name = (
         f"CASE WHEN {text} IN ({wanted}) THEN true WHEN {text} IN ({every}) THEN false "
         f"WHEN {upper} IN ({wanted}) THEN true WHEN {upper} IN ({every}) THEN false "
-        f"ELSE {unknown} END"
+        f"ELSE {other} END"
     )
-    by_number = f"({_numeric_level(text, strict)} {_OPS[op]} {number})"
     return (
         f"(CASE WHEN {kind} = 'VARCHAR' THEN {by_name} "
         f"WHEN {kind} IN {NUMERIC_TYPES} THEN coalesce({by_number}, {unknown}) "
@@ -151,13 +154,29 @@ def _holds(value: int, op: str, number: int) -> bool:
     }[op]
 
 
-def timestamp_sql(kind: str, text: str) -> str:
-    """SQL for the instant of one JSON value: RFC 3339 text or epoch number."""
+def timestamp_sql(kind: str, text: str, *, strict: bool = False) -> str:
+    """SQL for the instant of one value: RFC 3339 text or epoch number."""
     number = f"TRY_CAST({text} AS DOUBLE)"
+    seconds = f"CASE WHEN {number} > 1e11 THEN {number} / 1000 ELSE {number} END"
+    epoch = f"to_timestamp({seconds})"
+    # mgops extension 5: epoch numbers, also when written as text.
+    as_text = f"TRY_CAST({text} AS TIMESTAMPTZ)"
+    if not strict:
+        as_text = f"coalesce({as_text}, {epoch})"
     return (
-        f"CASE WHEN {kind} = 'VARCHAR' THEN TRY_CAST({text} AS TIMESTAMPTZ) "
-        f"WHEN {kind} IN {NUMERIC_TYPES} THEN to_timestamp(CASE WHEN {number} "
-        f"> 1e11 THEN {number} / 1000 ELSE {number} END) END"
+        f"CASE WHEN {kind} = 'VARCHAR' THEN {as_text} "
+        f"WHEN {kind} IN {NUMERIC_TYPES} THEN {epoch} END"
+    )
+
+
+def text_kind_sql(value: str) -> str:
+    """The type of a value read as text: an array or object is recognised by
+    parsing it; anything else (string, number, boolean) counts as text."""
+    container = f"(starts_with({value}, '[') OR starts_with({value}, '{{'))"
+    return (
+        f"(CASE WHEN {value} IS NULL THEN NULL WHEN {container} AND "
+        f"coalesce(try(json_valid({value})), false) THEN CASE WHEN "
+        f"starts_with({value}, '[') THEN 'ARRAY' ELSE 'OBJECT' END ELSE 'VARCHAR' END)"
     )
 
 
@@ -188,12 +207,13 @@ class FilterCompiler:
         query: str,
         *,
         strict: bool,
-        value: Callable[[JsonPath], str],
+        value: Callable[[JsonPath, bool], str],
         check_regex: Callable[[str], str | None],
         derive: Callable[[str], str] = lambda expr: expr,
         facet: Callable[[str, str], str | None] = lambda value, facet: None,
         entry_test: str = "false",
         is_text: Callable[[], str] = lambda: "__t",
+        textual: Callable[[Field], bool] = lambda field: False,
     ) -> None:
         self.query = query
         self.strict = strict
@@ -203,29 +223,48 @@ class FilterCompiler:
         self.facet = facet
         self.entry_test = entry_test
         self.text_test = is_text
+        self.textual = textual
+        self.text_values: set[str] = set()
 
     def kind(self, value: str) -> str:
         """The JSON type of a value, computed once per line when it can be."""
+        if value in self.text_values:
+            return self.facet(value, "t") or text_kind_sql(value)
         return self.facet(value, "k") or f"json_type({value})"
 
     def text(self, value: str) -> str:
-        """The text of a JSON value (strings unquoted), once per line if it can be."""
+        """The text of a value (strings unquoted), once per line if it can be."""
+        if value in self.text_values:
+            return value
         return self.facet(value, "s") or f"({value}->>'$')"
 
     # Field access -----------------------------------------------------------
 
     def field_value(self, field: Field) -> str:
-        """The field's JSON value for this line's shape (NULL when absent)."""
-        entry = self.value(field.entry) if field.entry else "NULL"
+        """The field's value for this line's shape (NULL when absent).
+
+        A JSON value, or, for a field only used in ways its JSON type cannot
+        change (``textual``), its text: cheaper to read.
+        """
+        as_text = self.textual(field)
+        value = self._field_value(field, as_text)
+        if as_text:
+            self.text_values.add(value)
+        return value
+
+    def _field_value(self, field: Field, as_text: bool) -> str:
+        entry = self.value(field.entry, as_text) if field.entry else "NULL"
         if self.strict:
-            return self.derive(f"(CASE WHEN {self.text_test()} THEN NULL ELSE {entry} END)")
-        flat = [self.value(p) for p in field.flat]
+            return self.derive(
+                f"(CASE WHEN {self.text_test()} THEN NULL ELSE {entry} END)"
+            )
+        flat = [self.value(p, as_text) for p in field.flat]
         flat_sql = "NULL" if not flat else flat[0]
         if len(flat) > 1:
             flat_sql = f"coalesce({', '.join(flat)})"
         return self.derive(
-            f"(CASE WHEN {self.text_test()} THEN NULL WHEN {entry} IS NOT NULL THEN {entry} "
-            f"WHEN {self.entry_test} THEN NULL ELSE {flat_sql} END)"
+            f"(CASE WHEN {self.text_test()} THEN NULL WHEN {entry} IS NOT NULL "
+            f"THEN {entry} WHEN {self.entry_test} THEN NULL ELSE {flat_sql} END)"
         )
 
     def severity(self, field: Field) -> str:
@@ -235,7 +274,7 @@ class FilterCompiler:
 
     def timestamp(self, field: Field) -> str:
         value = self.field_value(field)
-        return timestamp_sql(self.kind(value), self.text(value))
+        return timestamp_sql(self.kind(value), self.text(value), strict=self.strict)
 
     def text_value(self, field: Field) -> str:
         """A field as display text (severity as its name, time as RFC 3339)."""

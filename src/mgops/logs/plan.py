@@ -24,13 +24,26 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from mgops.errors import QueryError
-from mgops.logs.ast import And, Compare, Global, Node, Not, Or, Path, Query, Search
+from mgops.logs.ast import (
+    And,
+    Compare,
+    Global,
+    Node,
+    Not,
+    Or,
+    Path,
+    Query,
+    Search,
+    Value,
+)
 from mgops.logs.compile import (
+    NUMBER_LITERAL,
     FilterCompiler,
     instant_sql,
     search_tokens,
     sql_ident,
     sql_string,
+    text_kind_sql,
 )
 from mgops.logs.fields import ENTRY_MARKERS, Field, JsonPath, json_path, resolve
 
@@ -128,6 +141,8 @@ class _Builder:
         self.strict = strict
         self.mode = mode
         self.paths: list[JsonPath] = []
+        self.text_paths: list[JsonPath] = []
+        self.typed_paths = typed_paths(query, strict)
         self.derived: dict[str, str] = {}
         self.deriving = True
         self.binds_text = False
@@ -140,6 +155,7 @@ class _Builder:
             facet=self.facet,
             entry_test=self.entry_test(),
             is_text=self.is_text,
+            textual=self.textual,
         )
         self.facets: dict[str, str] = {}
 
@@ -158,7 +174,7 @@ class _Builder:
         """SQL true for a text line; inside a text-mode filter, the bound list."""
         if self.mode == "text" and self.deriving:
             self.binds_text = True
-            return "(__w IS NULL)"
+            return "(__b IS NULL)"
         return "__t"
 
     def derive(self, expr: str) -> str:
@@ -175,21 +191,49 @@ class _Builder:
             return None
         name = f"__g.{value.removeprefix('__d.')}_{kind}"
         if name not in self.facets:
-            self.facets[name] = _kind_sql(value) if kind == "k" else _text_sql(value)
+            self.facets[name] = {
+                "k": _kind_sql,
+                "s": _text_sql,
+                "t": text_kind_sql,
+            }[kind](value)
         return name
 
     # Values -------------------------------------------------------------------
 
-    def value(self, path: JsonPath) -> str:
-        if self.mode == "text" and not self.deriving:
-            # Display and grouping values: read from matching lines only.
-            return f"try(json_extract(line, {sql_string(json_path(path))}))"
+    def value(self, path: JsonPath, as_text: bool = False) -> str:
+        """SQL for the value at ``path``: JSON, or its text when ``as_text``."""
+        if self.mode == "text":
+            return self.line_value(path, as_text)
         if path not in self.paths:
             self.paths.append(path)
-        if self.mode == "text":
-            return f"__w[{self.paths.index(path) + 1}]"
         head, *rest = path
-        return sql_ident(head) + "".join(f"[{sql_string(p)}]" for p in rest)
+        column = sql_ident(head) + "".join(f"[{sql_string(p)}]" for p in rest)
+        if self.is_typed(path):
+            return f"({column}->>'$')" if as_text else column
+        if not as_text:
+            raise _NeedsText  # declared as text, wanted as JSON: plan again
+        return column
+
+    def line_value(self, path: JsonPath, as_text: bool) -> str:
+        function = "json_extract_string" if as_text else "json_extract"
+        if not self.deriving:
+            # Display and grouping values: read from matching lines only.
+            return f"try({function}(line, {sql_string(json_path(path))}))"
+        listed = self.text_paths if as_text else self.paths
+        if path not in listed:
+            listed.append(path)
+        return f"{'__s' if as_text else '__w'}[{listed.index(path) + 1}]"
+
+    def is_typed(self, path: JsonPath) -> bool:
+        return self.strict or path in self.typed_paths
+
+    def textual(self, field: Field) -> bool:
+        """A field whose every use ignores its JSON type is read as text."""
+        return (
+            not self.strict
+            and field.kind != "text"
+            and not (set(field.flat) | {field.entry}) & self.typed_paths
+        )
 
     def resolve(self, path: Path) -> Field:
         resolved = resolve(path, strict=self.strict, query=self.query.text)
@@ -239,10 +283,16 @@ class _Builder:
                 f"{a.removeprefix('__d.')} := {e}" for e, a in self.derived.items()
             )
             where = f"list_transform([struct_pack({derived})], lambda __d: {where})[1]"
-        if self.mode == "text" and (self.paths or self.binds_text):
-            if not self.paths:
-                self.paths.append(("__mgops_probe",))  # [NULL] for any object
-            where = f"list_transform([__v], lambda __w: {where})[1]"
+        if self.mode == "text" and (self.paths or self.text_paths or self.binds_text):
+            if not (self.paths or self.text_paths):
+                self.text_paths.append(("__mgops_probe",))  # [NULL] for any object
+            # __b: whichever list is read, NULL exactly when the line is text.
+            first = "__v" if self.paths else "__vs"
+            where = f"list_transform([{first}], lambda __b: {where})[1]"
+            if self.paths:
+                where = f"list_transform([__v], lambda __w: {where})[1]"
+            if self.text_paths:
+                where = f"list_transform([__vs], lambda __s: {where})[1]"
         return where
 
     def _field(self, name: str) -> Field:
@@ -257,24 +307,28 @@ class _Builder:
         prefilter = prefilter_sql(self.query.filter)
         where = f" WHERE {prefilter}" if prefilter else ""
         is_object = "(starts_with(line, '{') OR starts_with(ltrim(line), '{'))"
-        if self.paths:
-            listed = ", ".join(sql_string(json_path(p)) for p in self.paths)
-            values = (
-                f"CASE WHEN {is_object} THEN try(json_extract(line, [{listed}])) END"
-            )
-            text = "__v IS NULL"
+
+        def extract(function: str, paths: list[JsonPath], empty: str) -> str:
+            if not paths:
+                return empty
+            listed = ", ".join(sql_string(json_path(p)) for p in paths)
+            return f"CASE WHEN {is_object} THEN try({function}(line, [{listed}])) END"
+
+        values = extract("json_extract", self.paths, "NULL::JSON[]")
+        texts = extract("json_extract_string", self.text_paths, "NULL::VARCHAR[]")
+        if self.paths or self.text_paths:
+            text = "__v IS NULL" if self.paths else "__vs IS NULL"
         else:
-            values = "NULL::JSON[]"
             text = f"NOT ({is_object} AND coalesce(try(json_valid(line)), false))"
         return (
-            f"SELECT line, __v, {text} AS __t FROM ("
-            f"SELECT line, {values} AS __v FROM ({reads}){where})"
+            f"SELECT line, __v, __vs, {text} AS __t FROM ("
+            f"SELECT line, {values} AS __v, {texts} AS __vs FROM ({reads}){where})"
         )
 
     def struct_source(self) -> str:
         tree: dict[str, object] = {}
         for path in self.paths:
-            _insert(tree, path)
+            _insert(tree, path, "JSON" if self.is_typed(path) else "VARCHAR")
         for marker in ENTRY_MARKERS:
             # Presence is all that matters: an empty STRUCT reads any value
             # as a non-NULL row of NULLs without copying it.
@@ -526,7 +580,7 @@ def _read_lines(source: InputFile) -> str:
     )
 
 
-def _insert(tree: dict[str, object], path: JsonPath) -> None:
+def _insert(tree: dict[str, object], path: JsonPath, leaf: str) -> None:
     node = tree
     for i, segment in enumerate(path):
         last = i == len(path) - 1
@@ -536,9 +590,11 @@ def _insert(tree: dict[str, object], path: JsonPath) -> None:
         if last:
             if isinstance(existing, dict) and existing:
                 raise _NeedsText  # both a leaf and a parent
-            node[segment] = "JSON"
+            if isinstance(existing, str) and existing != leaf:
+                raise _NeedsText  # one path read two ways
+            node[segment] = leaf
             return
-        if existing == "JSON":
+        if isinstance(existing, str):
             raise _NeedsText
         child = node.setdefault(segment, {})
         assert isinstance(child, dict)
@@ -546,8 +602,8 @@ def _insert(tree: dict[str, object], path: JsonPath) -> None:
 
 
 def _type(node: object) -> str:
-    if node == "JSON":
-        return "JSON"
+    if isinstance(node, str):
+        return node
     assert isinstance(node, dict)
     fields = dict(node) or {"__mgops_probe": "JSON"}
     return (
@@ -555,6 +611,46 @@ def _type(node: object) -> str:
         + ", ".join(f"{sql_ident(k)} {_type(v)}" for k, v in fields.items())
         + ")"
     )
+
+
+def typed_paths(query: Query, strict: bool) -> set[JsonPath]:
+    """Paths some comparison reads by JSON type; the rest may be read as text.
+
+    Severity, timestamps, numeric literals (extension 7 compares numbers and
+    numeric text alike) and equality or "has" on text give the same answer on
+    a value's text; presence, NULL_VALUE, regular expressions and ordering
+    against text need the JSON type.
+    """
+    found: set[JsonPath] = set()
+    nodes: list[Node] = [query.filter] if query.filter is not None else []
+    while nodes:
+        node = nodes.pop()
+        if isinstance(node, And | Or):
+            nodes.extend(node.items)
+        elif isinstance(node, Not):
+            nodes.append(node.item)
+        elif isinstance(node, Compare):
+            try:
+                field = resolve(node.path, strict=strict, query=query.text)
+            except QueryError:
+                continue  # the compiler reports it with its column
+            if _needs_type(field, node):
+                found.update({field.entry, *field.flat})
+    return found
+
+
+def _needs_type(field: Field, node: Compare) -> bool:
+    if field.kind == "text" or node.op in (":*", "=~", "!~"):
+        return True
+    if not isinstance(node.value, Value):
+        return True  # NULL_VALUE
+    if field.kind == "severity":
+        return False
+    if field.kind == "timestamp":
+        return node.op == ":"
+    if NUMBER_LITERAL.fullmatch(node.value.text.strip()):
+        return False
+    return node.op not in ("=", "!=", ":")
 
 
 def _needs_line(node: Node) -> bool:
