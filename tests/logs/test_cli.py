@@ -25,7 +25,11 @@ class TestQueryCommand:
     def test_json_output(self) -> None:
         """--format json prints rows, a count and the notes."""
         run = mgops(
-            "query", "severity>=WARNING | count", str(DATA / "severity.jsonl"), "-f", "json"
+            "query",
+            "severity>=WARNING | count",
+            str(DATA / "severity.jsonl"),
+            "-f",
+            "json",
         )
 
         assert run.returncode == 0

@@ -122,3 +122,31 @@ def test_path_object(tmp_path: Path) -> None:
     """An object compared with a scalar is false, but it is present."""
     assert count('path="/a" path.nested:*', strict=False) == 0
     assert count("path.nested:*", strict=False) == 1
+
+
+def exact_count(query: str) -> int:
+    """Count with every value read as typed JSON (the reference reading)."""
+    from mgops.logs.engine import _connect
+    from mgops.logs.parse import parse_query
+    from mgops.logs.plan import InputFile, build_plan
+
+    plan = build_plan(
+        parse_query(query + " | count"), [InputFile(str(SHAPES))], exact_types=True
+    )
+    connection = _connect(None, None)
+    try:
+        return int(connection.execute(plan.sql).fetchone()[0])
+    finally:
+        connection.close()
+
+
+@settings(max_examples=60, deadline=None)
+@given(filters)
+def test_text_reading_matches_typed_reading(query: str) -> None:
+    """Reading type-free fields as text changes no answer."""
+    try:
+        expected = exact_count(query)
+    except QueryError:
+        return
+
+    assert count(query + " | count", strict=False) == expected

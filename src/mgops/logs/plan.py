@@ -89,18 +89,21 @@ def build_plan(
     limit: int | None = None,
     check_regex: Callable[[str], str | None] = lambda _: None,
     force_text: bool = False,
+    exact_types: bool = False,
 ) -> Plan:
-    """Compile ``query`` over ``files``; struct mode when the query allows it."""
-    if not force_text and _struct_possible(query):
+    """Compile ``query`` over ``files``; struct mode when the query allows it.
+
+    ``exact_types`` reads every value as typed JSON, never as text: slower, and
+    the reference the text reading is tested against.
+    """
+    struct = not force_text and _struct_possible(query)
+    for mode in ("struct", "text") if struct else ("text",):
+        builder = _Builder(query, files, strict, mode, check_regex, exact_types)
         try:
-            return _Builder(query, files, strict, "struct", check_regex).build(
-                since, until, limit
-            )
+            return builder.build(since, until, limit)
         except _NeedsText:
-            pass
-    return _Builder(query, files, strict, "text", check_regex).build(
-        since, until, limit
-    )
+            continue
+    raise AssertionError("text mode plans every query")
 
 
 class _NeedsText(Exception):
@@ -135,6 +138,7 @@ class _Builder:
         strict: bool,
         mode: str,
         check_regex: Callable[[str], str | None],
+        exact_types: bool = False,
     ) -> None:
         self.query = query
         self.files = files
@@ -143,6 +147,7 @@ class _Builder:
         self.paths: list[JsonPath] = []
         self.text_paths: list[JsonPath] = []
         self.typed_paths = typed_paths(query, strict)
+        self.exact_types = exact_types
         self.derived: dict[str, str] = {}
         self.deriving = True
         self.binds_text = False
@@ -225,12 +230,12 @@ class _Builder:
         return f"{'__s' if as_text else '__w'}[{listed.index(path) + 1}]"
 
     def is_typed(self, path: JsonPath) -> bool:
-        return self.strict or path in self.typed_paths
+        return self.strict or self.exact_types or path in self.typed_paths
 
     def textual(self, field: Field) -> bool:
         """A field whose every use ignores its JSON type is read as text."""
         return (
-            not self.strict
+            not (self.strict or self.exact_types)
             and field.kind != "text"
             and not (set(field.flat) | {field.entry}) & self.typed_paths
         )
