@@ -191,3 +191,30 @@ class TestInputs:
         result = run_query("a>1 | count", [LinesSource(['{"a":1}', '{"a":2}', "text"])])
 
         assert result.rows == [(1,)]
+
+
+class TestRetries:
+    def test_stdin_with_invalid_utf8_survives_the_retry(self) -> None:
+        """A stream is read once; the UTF-8 retry reuses its saved bytes."""
+        import io
+
+        from mgops.logs import StreamSource, run_query
+
+        stream = io.BytesIO(b'{"m":"ok"}\n{"m":"bad \xff"}\n')
+
+        result = run_query("m:* | count", [StreamSource(stream)])
+
+        assert result.rows == [(2,)]
+        assert any("U+FFFD" in note for note in result.notes)
+
+    def test_progress_callback_reaches_the_end(self) -> None:
+        """run_query reports progress through the callback, ending at 1.0."""
+        from mgops.logs import FileSource, run_query
+
+        seen: list[float] = []
+
+        run_query(
+            "| count", [FileSource(DATA / "late_key.jsonl")], progress=seen.append
+        )
+
+        assert seen[-1] == 1.0

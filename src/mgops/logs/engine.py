@@ -16,11 +16,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from mgops.errors import InputError, QueryError
+from mgops.errors import QueryError
 from mgops.logs.ast import Query
 from mgops.logs.parse import parse_query
-from mgops.logs.plan import InputFile, Plan, build_plan
-from mgops.logs.sources import LogSource, prepare
+from mgops.logs.plan import InputFile, Plan, build_plan, read_lines_sql
+from mgops.logs.sources import LogSource, Prepared, prepare
 
 ProgressCallback = Callable[[float], None]
 _NAIVE_TIME = re.compile(r"\d\d:\d\d(:\d\d(\.\d+)?)?$")
@@ -83,20 +83,22 @@ def run_query(
         workdir = Path(work)
         prepared = prepare(sources, workdir)
         connection = _connect(workdir, threads)
-        plan = _plan(connection, query, prepared.files, strict, since, until, limit)
         try:
-            rows = _execute(connection, plan, progress)
-        except _Retry as retry:
-            # Invalid UTF-8 or a line longer than the fast readers take: rewrite
-            # every input as clean, uncompressed NDJSON and read it as text.
-            prepared = prepare(sources, workdir, sanitize=True)
-            plan = _plan(
-                connection, query, prepared.files, strict, since, until, limit, True
-            )
-            rows = _execute(connection, plan, progress)
-            prepared.notes.append(retry.note)
-        notes = prepared.notes + _text_line_note(connection, plan, prepared)
-        connection.close()
+            plan = _plan(connection, query, prepared.files, strict, since, until, limit)
+            try:
+                rows = _execute(connection, plan, progress)
+            except _Retry as retry:
+                # Invalid UTF-8 or a line longer than the fast readers take:
+                # rewrite every input as clean, uncompressed NDJSON, read as text.
+                prepared = prepare(sources, workdir, sanitize=True)
+                plan = _plan(
+                    connection, query, prepared.files, strict, since, until, limit, True
+                )
+                rows = _execute(connection, plan, progress)
+                prepared.notes.append(retry.note)
+            notes = prepared.notes + _text_line_note(connection, prepared)
+        finally:
+            connection.close()
     return _shape(query, plan, rows, notes)
 
 
@@ -213,15 +215,14 @@ def _watch(connection: Any, progress: ProgressCallback, done: threading.Event) -
 TEXT_COUNT_MAX_BYTES = 256 << 20
 
 
-def _text_line_note(connection: Any, plan: Plan, prepared: Any) -> list[str]:
+def _text_line_note(connection: Any, prepared: Prepared) -> list[str]:
     if not prepared.files or prepared.total_bytes > TEXT_COUNT_MAX_BYTES:
         return []
     import duckdb
 
-    from mgops.logs.plan import _read_lines
-
     reads = " UNION ALL ".join(
-        _read_lines(InputFile(f.path, f.gzip, long_lines=True)) for f in prepared.files
+        read_lines_sql(InputFile(f.path, f.gzip, long_lines=True))
+        for f in prepared.files
     )
     try:
         count = connection.execute(
@@ -299,8 +300,3 @@ def _has_naive_time(record: dict[str, Any]) -> bool:
             value = value.strip()
             return bool(_NAIVE_TIME.search(value)) and not _OFFSET.search(value)
     return False
-
-
-def check_sources(sources: list[LogSource]) -> None:
-    if not sources:
-        raise InputError("Give at least one file, directory, or '-' for stdin.")

@@ -306,7 +306,7 @@ class _Builder:
     def source(self) -> str:
         if self.mode == "struct":
             return self.struct_source()
-        reads = " UNION ALL ".join(_read_lines(f) for f in self.files) or (
+        reads = " UNION ALL ".join(read_lines_sql(f) for f in self.files) or (
             "SELECT NULL::VARCHAR AS line WHERE false"
         )
         prefilter = prefilter_sql(self.query.filter)
@@ -573,7 +573,7 @@ def _text_sql(value: str) -> str:
     )
 
 
-def _read_lines(source: InputFile) -> str:
+def read_lines_sql(source: InputFile) -> str:
     """Each line of a file as one VARCHAR: a CSV read with no delimiter in use."""
     return (
         f"SELECT line FROM read_csv({sql_string(source.path)}, "

@@ -133,9 +133,11 @@ def prepare(
     for index, source in enumerate(sources):
         path = source.local_path()
         if path is None:
+            # A stream can be read once: keep its bytes for a second pass.
             path = workdir / f"stream-{index}.raw"
-            with source.open() as stream, path.open("wb") as out:
-                _copy(stream, out)
+            if not path.exists():
+                with source.open() as stream, path.open("wb") as out:
+                    _copy(stream, out)
         compressed, head = _sniff(path)
         prepared.total_bytes += path.stat().st_size
         kind = _kind(head)
