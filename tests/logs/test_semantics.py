@@ -73,3 +73,22 @@ def test_timechart(run: Run, write: Callable[..., Path]) -> None:
 
     assert [row[1] for row in result.rows] == [2, 1]
     assert result.chart
+
+
+def test_terminal_chart_draws_bars(run: Run, write: Callable[..., Path]) -> None:
+    """The timechart's terminal chart has bars and the bucket labels."""
+    import io
+
+    from mgops.logs.render import terminal_chart
+
+    path = write(
+        "c.jsonl",
+        '{"timestamp":"2024-12-06T08:00:10Z"}\n{"timestamp":"2024-12-06T08:00:50Z"}\n'
+        '{"timestamp":"2024-12-06T08:01:10Z"}\n',
+    )
+    out = io.StringIO()
+
+    terminal_chart(run("| timechart 1m count()", path), out)
+
+    assert "█" in out.getvalue()
+    assert "12-06 08:01" in out.getvalue()

@@ -77,21 +77,22 @@ def chart_series(result: QueryResult) -> tuple[list[str], dict[str, list[float]]
 
 
 def terminal_chart(result: QueryResult, out: TextIO) -> None:
-    """A plotext bar/line chart of a timechart result."""
+    """A plotext bar chart of a timechart result (first aggregate per bucket)."""
     import plotext
 
     labels, series = chart_series(result)
     if not labels:
         return
-    plotext.clear_figure()
-    plotext.theme("clear")
-    plotext.plotsize(100, 20)
-    for name, values in series.items():
-        plotext.plot(list(range(len(values))), values, label=name)
-    step = max(1, len(labels) // 6)
-    ticks = list(range(0, len(labels), step))
-    plotext.xticks(ticks, [labels[i][11:19] or labels[i] for i in ticks])
-    out.write(plotext.build() + "\n")
+    name, values = next(iter(series.items()))
+    figure = plotext.figure
+    figure.clear()
+    figure.theme("colorless")  # plain text: safe in pipes and logs
+    figure.plot_size(100, 20)
+    ticks = [label[5:16].replace("T", " ") for label in labels]
+    # plotext 6: bar() makes a signal, draw() registers it; bars stand on zero.
+    figure.draw(figure.bar(ticks, [0.0] * len(values), values))
+    figure.title(f"{name} per bucket")
+    out.write(figure.build().string() + "\n")
 
 
 def plot_png(result: QueryResult, path: Path) -> None:
