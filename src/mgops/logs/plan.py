@@ -292,7 +292,8 @@ class _Builder:
             if not (self.paths or self.text_paths):
                 self.text_paths.append(("__mgops_probe",))  # [NULL] for any object
             # __b: whichever list is read, NULL exactly when the line is text.
-            first = "__v" if self.paths else "__vs"
+            # Bound to a lambda parameter, so the extraction is not repeated.
+            first = "__w" if self.paths else "__s"
             where = f"list_transform([{first}], lambda __b: {where})[1]"
             if self.paths:
                 where = f"list_transform([__v], lambda __w: {where})[1]"
