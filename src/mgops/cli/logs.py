@@ -54,7 +54,7 @@ def _run(
         raise InputError(f"--format must be one of {', '.join(FORMATS)}.")
     now = app_context(ctx).clock.now()
     sources = sources_from_args(_inputs(inputs), sys.stdin.buffer)
-    with _progress() as progress:
+    with _ProgressBar() as progress:
         result = run_query(
             query_text,
             sources,
@@ -75,7 +75,7 @@ def _inputs(inputs: list[str] | None) -> list[str]:
     return ["-"]
 
 
-class _progress:
+class _ProgressBar:
     """A Rich progress bar on stderr, only when stderr is a terminal."""
 
     def __enter__(self) -> Any:

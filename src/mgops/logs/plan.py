@@ -55,7 +55,8 @@ LONG_LINE_BYTES = 1 << 30  # one huge line must not fail the query
 # read_json sizes its buffers by this, so it stays modest; a longer line makes
 # the struct read fail and the query falls back to text mode (see engine).
 STRUCT_MAX_LINE_BYTES = 16 << 20
-_NO_LIMIT = (1 << 63) - 1
+# A placeholder no query text can produce: sql_string() refuses NUL.
+_TEXT_TEST = "\x00text\x00"
 _SPAN_UNITS = {"s": "second", "m": "minute", "h": "hour", "d": "day"}
 _AGGREGATING = ("groupBy", "count", "stats", "top", "timechart")
 
@@ -179,7 +180,7 @@ class _Builder:
         """SQL true for a text line; inside a text-mode filter, the bound list."""
         if self.mode == "text" and self.deriving:
             self.binds_text = True
-            return "(__b IS NULL)"
+            return _TEXT_TEST  # resolved in bind_values, once the lists are known
         return "__t"
 
     def derive(self, expr: str) -> str:
@@ -291,10 +292,10 @@ class _Builder:
         if self.mode == "text" and (self.paths or self.text_paths or self.binds_text):
             if not (self.paths or self.text_paths):
                 self.text_paths.append(("__mgops_probe",))  # [NULL] for any object
-            # __b: whichever list is read, NULL exactly when the line is text.
-            # Bound to a lambda parameter, so the extraction is not repeated.
-            first = "__w" if self.paths else "__s"
-            where = f"list_transform([{first}], lambda __b: {where})[1]"
+            # Whichever list is read is NULL exactly when the line is text.
+            where = where.replace(
+                _TEXT_TEST, "(__w IS NULL)" if self.paths else "(__s IS NULL)"
+            )
             if self.paths:
                 where = f"list_transform([__v], lambda __w: {where})[1]"
             if self.text_paths:
