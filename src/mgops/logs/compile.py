@@ -28,7 +28,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from mgops.errors import QueryError
-from mgops.logs.ast import And, Compare, Global, Node, Not, NullValue, Or, Search
+from mgops.logs.ast import And, Compare, Global, Node, Not, NullValue, Or, Search, Value
 from mgops.logs.fields import Field, JsonPath, resolve
 
 SEVERITIES = {
@@ -267,14 +267,23 @@ class FilterCompiler:
             f"THEN {entry} WHEN {self.entry_test} THEN NULL ELSE {flat_sql} END)"
         )
 
+    def scalar_kind(self, value: str) -> str:
+        """The type where arrays and objects need no telling apart: severity and
+        time read an array's or object's text as an unknown name or a
+        non-time, the same answer their JSON type gives."""
+        if value in self.text_values:
+            return "'VARCHAR'"
+        return self.kind(value)
+
     def severity(self, field: Field) -> str:
         value = self.field_value(field)
-        kind, text = self.kind(value), self.text(value)
+        kind, text = self.scalar_kind(value), self.text(value)
         return f"coalesce({severity_number_sql(kind, text, strict=self.strict)}, 0)"
 
     def timestamp(self, field: Field) -> str:
         value = self.field_value(field)
-        return timestamp_sql(self.kind(value), self.text(value), strict=self.strict)
+        kind = self.scalar_kind(value)
+        return timestamp_sql(kind, self.text(value), strict=self.strict)
 
     def text_value(self, field: Field) -> str:
         """A field as display text (severity as its name, time as RFC 3339)."""
@@ -331,12 +340,27 @@ class FilterCompiler:
     def any_element(self, value: str, node: Compare) -> str:
         """Arrays compare element by element, ORed (reference section 4)."""
         scalar = self.scalar_predicate("__x", node)
-        direct = self.scalar_predicate(value, node)
-        return (
-            f"(CASE WHEN {self.kind(value)} = 'ARRAY' THEN coalesce(list_bool_or("
-            f"list_transform(json_extract({value}, '$[*]'), lambda __x: "
-            f"coalesce({scalar}, false))), false) ELSE {direct} END)"
+        elements = (
+            f"coalesce(list_bool_or(list_transform(try(json_extract({value}, '$[*]')), "
+            f"lambda __x: coalesce({scalar}, false))), false)"
         )
+        number = self.numeric_literal(node)
+        if value in self.text_values and number is not None and node.op in _OPS:
+            # Extension 7 on a value read as text: a number (or numeric text)
+            # compares at once; only text that opens a bracket may be an array.
+            cast = f"TRY_CAST({value} AS DOUBLE) {_OPS[node.op]} {number}"
+            return f"coalesce({cast}, starts_with({value}, '[') AND {elements})"
+        direct = self.scalar_predicate(value, node)
+        is_array = f"{self.kind(value)} = 'ARRAY'"
+        return f"(CASE WHEN {is_array} THEN {elements} ELSE {direct} END)"
+
+    def numeric_literal(self, node: Compare) -> str | None:
+        """The SQL double of a numeric literal under extension 7, else None."""
+        if self.strict or not isinstance(node.value, Value):
+            return None
+        if not _NUMBER.fullmatch(node.value.text.strip()):
+            return None
+        return _double_sql(float(node.value.text))
 
     def scalar_predicate(self, x: str, node: Compare) -> str:
         assert node.value is not None
@@ -394,7 +418,11 @@ class FilterCompiler:
             )
         value = self.field_value(field)
         return severity_test_sql(
-            self.kind(value), self.text(value), node.op, number, strict=self.strict
+            self.scalar_kind(value),
+            self.text(value),
+            node.op,
+            number,
+            strict=self.strict,
         )
 
     def compare_timestamp(self, field: Field, node: Compare) -> str:
