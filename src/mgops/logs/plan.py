@@ -5,15 +5,19 @@ Two ways to read the lines, chosen per query:
 * **text mode** reads each line as one VARCHAR (``read_csv`` with a delimiter that
   never occurs), drops lines that cannot contain the query's required literals
   (a plain substring test before any JSON is parsed), then extracts every path
-  the query needs with one ``json_extract(line, [paths])`` call. It keeps the raw
-  line, so it serves row output, bare words, ``SEARCH`` and ``textPayload``.
+  the query needs with one ``json_extract(line, [paths])`` call (and one
+  ``json_extract_string`` for paths read as text). It keeps the raw line, so it
+  serves row output, bare words, ``SEARCH`` and ``textPayload``.
 * **struct mode** asks ``read_json`` for exactly the paths the query reads,
-  declared as nested STRUCTs whose leaves are typed JSON, so no schema is ever
-  inferred (late keys and keys that change type are still found) and each line
-  is parsed once. It serves aggregations that need no raw line.
+  declared as nested STRUCTs whose leaves are JSON (or VARCHAR when read as
+  text), so no schema is ever inferred (late keys and keys that change type are
+  still found) and each line is parsed once. It serves aggregations that need no
+  raw line.
 
-Both give the same columns to ``FilterCompiler``, so a filter means the same in
-either mode.
+A field is read as text when no comparison on it depends on its JSON type
+(``typed_paths``): cheaper, and checked against the all-JSON reading by a
+property test. Both modes hand the same values to ``FilterCompiler``, so a
+filter means the same in either; another property test checks that too.
 """
 
 from __future__ import annotations
