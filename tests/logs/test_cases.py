@@ -218,3 +218,20 @@ class TestRetries:
         )
 
         assert seen[-1] == 1.0
+
+
+class TestDiscovery:
+    def test_gzip_by_magic_bytes_in_a_directory(self, tmp_path: Path) -> None:
+        """A directory is read recursively; gzip is found by content, not name."""
+        import gzip
+
+        from mgops.logs import run_query, sources_from_args
+
+        (tmp_path / "sub").mkdir()
+        (tmp_path / "sub" / "app.log").write_bytes(gzip.compress(b'{"a":1}\n{"a":2}\n'))
+        (tmp_path / "plain.jsonl").write_text('{"a":3}\n')
+        (tmp_path / ".hidden").write_text('{"a":4}\n')
+
+        result = run_query("a>=1 | count", sources_from_args([str(tmp_path)]))
+
+        assert result.rows == [(3,)]
