@@ -235,3 +235,10 @@ class TestDiscovery:
         result = run_query("a>=1 | count", sources_from_args([str(tmp_path)]))
 
         assert result.rows == [(3,)]
+
+
+def test_short_bare_word_over_a_huge_line(write: Callable[..., Path], run: Run) -> None:
+    """A one-letter bare word does not walk a 60 MB line that cannot hold it."""
+    path = write("huge.jsonl", '{"m":"' + "x" * 60_000_000 + '"}\n{"m":"y"}\n')
+
+    assert len(run("y", path).rows) == 1

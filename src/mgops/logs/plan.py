@@ -700,7 +700,9 @@ def _required(node: Node) -> str | None:
             return "(" + " OR ".join(p for p in alternatives if p) + ")"
         return None
     if isinstance(node, Global):
-        return _literal_test(node.value.text)
+        # Walking every leaf costs far more than a raw test, so even a short
+        # word is worth testing on the raw line first.
+        return _literal_test(node.value.text, min_length=1)
     if isinstance(node, Search):
         tests = [_literal_test(t.split(" ")[0]) for t in search_tokens(node.text)]
         return " AND ".join(t for t in tests if t) or None
@@ -718,11 +720,11 @@ def _required(node: Node) -> str | None:
 _NUMERIC = re.compile(r"[+-]?[\d.eE+-]+|(?i:nan|[+-]?infinity|true|false)")
 
 
-def _literal_test(text: str) -> str | None:
+def _literal_test(text: str, min_length: int = 3) -> str | None:
     """Case-insensitive raw-line test for one literal, cheapest form first."""
     literal = text.lower()
     if (
-        len(literal) < 3
+        len(literal) < min_length
         or not literal.isascii()
         or not literal.isprintable()
         or _NUMERIC.fullmatch(literal)
