@@ -57,3 +57,21 @@ def test_follow_refuses_aggregations() -> None:
         check_followable("severity>=ERROR | count")
 
     assert caught.value.code == "follow_stage"
+
+
+def test_tail_of_a_pipe_does_not_wait_for_its_end() -> None:
+    """A pipe gives what it has now; a half line waits for its newline."""
+    import os
+
+    read_end, write_end = os.pipe()
+    with os.fdopen(read_end, "rb") as reader:
+        tail = Tail(reader, from_start=True)
+        os.write(write_end, b'{"a":1}\n{"a":')
+
+        first = tail.read()
+        os.write(write_end, b"2}\n")
+        second = tail.read()
+        os.close(write_end)
+
+    assert first == b'{"a":1}\n'
+    assert second == b'{"a":2}\n'

@@ -8,6 +8,8 @@ allowed: an aggregation over an endless stream has no end to report at.
 
 from __future__ import annotations
 
+import os
+import select
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -35,19 +37,36 @@ def check_followable(query_text: str) -> None:
 
 
 class Tail:
-    """New complete lines of one file since the last read (starting at its end)."""
+    """New complete lines of a file or pipe since the last read.
+
+    A file starts at its end (only what is appended shows); a pipe (stdin, a
+    pod-log stream) is read as far as it has data, without waiting for more.
+    """
 
     def __init__(self, handle: BinaryIO, *, from_start: bool = False) -> None:
         self.handle = handle
         self.rest = b""
-        if not from_start and handle.seekable():
+        self.seekable = handle.seekable()
+        if not from_start and self.seekable:
             handle.seek(0, 2)
 
     def read(self) -> bytes:
-        data = self.rest + (self.handle.read() or b"")
+        data = self.rest + (self._available() or b"")
         cut = data.rfind(b"\n") + 1
         self.rest = data[cut:]
         return data[:cut]
+
+    def _available(self) -> bytes:
+        if self.seekable:
+            return self.handle.read() or b""
+        chunks = []
+        # Only read while the pipe has data: read() would wait for its end.
+        while select.select([self.handle], [], [], 0)[0]:
+            chunk = os.read(self.handle.fileno(), 1 << 16)
+            if not chunk:
+                break
+            chunks.append(chunk)
+        return b"".join(chunks)
 
 
 def follow(
