@@ -19,6 +19,7 @@ from mgops.cli import access as access_cli
 from mgops.cli import alerts as alerts_cli
 from mgops.cli import db as db_cli
 from mgops.cli import incident as incident_cli
+from mgops.cli import logs as logs_cli
 from mgops.cli import oncall as oncall_cli
 from mgops.cli import page as page_cli
 from mgops.cli import person as person_cli
@@ -56,6 +57,7 @@ app.add_typer(service_cli.app, name="service")
 app.add_typer(redis_cli.app, name="redis")
 app.add_typer(pg_cli.app, name="pg")
 app.add_typer(qdrant_cli.app, name="qdrant")
+app.add_typer(logs_cli.app, name="logs")
 
 
 def _version(value: bool) -> None:

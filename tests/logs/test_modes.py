@@ -1,0 +1,152 @@
+"""Struct mode (read_json, aggregations) and text mode (raw lines) agree.
+
+Random filters over a file of every line shape are counted twice: as rows
+(text mode) and with ``| count`` (struct mode where the planner allows it).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from mgops.errors import QueryError
+from mgops.logs import FileSource, run_query
+from mgops.logs.engine import explain
+from tests.logs.conftest import DATA
+
+SHAPES = DATA / "mixed_shapes.jsonl"
+FIELDS = [
+    "path",
+    "jsonPayload.path",
+    "latencyMs",
+    "jsonPayload.latencyMs",
+    "userId",
+    "tags",
+    "error",
+    "downstream",
+    "severity",
+    "timestamp",
+    "resource.labels.namespace_name",
+    "trace",
+    "insertId",
+    "path.nested",
+]
+VALUES = [
+    '"/a"',
+    "1000",
+    '"u-42"',
+    "x",
+    "ERROR",
+    "WARNING",
+    '"2024-12-06T08:01:00Z"',
+    "true",
+    '"timeout"',
+    "0",
+    '"production"',
+]
+OPS = ["=", "!=", "<", "<=", ">", ">=", ":"]
+
+
+@st.composite
+def comparisons(draw: st.DrawFn) -> str:
+    field = draw(st.sampled_from(FIELDS))
+    if draw(st.integers(0, 9)) == 0:
+        return f"{field}:*"
+    return f"{field}{draw(st.sampled_from(OPS))}{draw(st.sampled_from(VALUES))}"
+
+
+filters = st.recursive(
+    comparisons(),
+    lambda inner: st.one_of(
+        st.tuples(inner, inner).map(lambda p: f"({p[0]} AND {p[1]})"),
+        st.tuples(inner, inner).map(lambda p: f"({p[0]} OR {p[1]})"),
+        inner.map(lambda p: f"NOT {p}"),
+    ),
+    max_leaves=4,
+)
+
+
+def count(query: str, *, strict: bool) -> int:
+    result = run_query(query, [FileSource(SHAPES)], strict=strict)
+    return int(result.rows[0][0]) if result.shape == "table" else len(result.rows)
+
+
+@settings(max_examples=60, deadline=None)
+@given(filters, st.booleans())
+def test_struct_and_text_modes_agree(query: str, strict: bool) -> None:
+    """A filter counts the same lines as rows and as an aggregation."""
+    try:
+        rows = count(query, strict=strict)
+    except QueryError:
+        return  # e.g. undefined_field under --strict
+    by_count = count(query + " | count", strict=strict)
+
+    assert rows == by_count
+
+
+def test_count_uses_struct_mode() -> None:
+    """The comparison above really exercises both modes."""
+    assert explain("latencyMs>1000 | count")[1].mode == "struct"
+    assert explain("latencyMs>1000")[1].mode == "text"
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.text(max_size=30))
+def test_random_text_runs_or_raises_query_error(text: str) -> None:
+    """Any text, run end to end over a real file, gives rows or a QueryError."""
+    with contextlib.suppress(QueryError):
+        run_query(text, [FileSource(SHAPES)])
+
+
+def test_known_counts() -> None:
+    """Hand-checked counts over the mixed shapes file."""
+    expected = {
+        "severity>=WARNING": 6,  # ERROR, warn, warning, err, 40, CRITICAL
+        "latencyMs>1000": 3,  # 1500, [5,2000], 3000 ("900", "slow", null do not)
+        'path="/a"': 4,
+        "upstream": 3,  # e1 error, e3 text, the text line
+        "NOT path:*": 3,  # e3, the text line, {}
+        'timestamp>="2024-12-06T08:02:00Z"': 2,  # 08:03Z and 08:04 (UTC)
+        'userId="u-42"': 2,
+        "tags=x": 2,
+        'downstream="true"': 2,
+    }
+    for query, number in expected.items():
+        assert number == count(query, strict=False), query
+
+
+def test_path_object(tmp_path: Path) -> None:
+    """An object compared with a scalar is false, but it is present."""
+    assert count('path="/a" path.nested:*', strict=False) == 0
+    assert count("path.nested:*", strict=False) == 1
+
+
+def exact_count(query: str) -> int:
+    """Count with every value read as typed JSON (the reference reading)."""
+    from mgops.logs.engine import _connect
+    from mgops.logs.parse import parse_query
+    from mgops.logs.plan import InputFile, build_plan
+
+    plan = build_plan(
+        parse_query(query + " | count"), [InputFile(str(SHAPES))], exact_types=True
+    )
+    connection = _connect(None, None)
+    try:
+        return int(connection.execute(plan.sql).fetchone()[0])
+    finally:
+        connection.close()
+
+
+@settings(max_examples=60, deadline=None)
+@given(filters)
+def test_text_reading_matches_typed_reading(query: str) -> None:
+    """Reading type-free fields as text changes no answer."""
+    try:
+        expected = exact_count(query)
+    except QueryError:
+        return
+
+    assert count(query + " | count", strict=False) == expected
