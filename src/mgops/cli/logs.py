@@ -45,6 +45,7 @@ def _run(
     strict: bool,
     limit: int | None,
     plot: Path | None = None,
+    extra: list[Any] | None = None,
 ) -> None:
     from mgops.logs import run_query, sources_from_args
     from mgops.logs.render import FORMATS
@@ -53,7 +54,9 @@ def _run(
     if output not in FORMATS:
         raise InputError(f"--format must be one of {', '.join(FORMATS)}.")
     now = app_context(ctx).clock.now()
-    sources = sources_from_args(_inputs(inputs), sys.stdin.buffer)
+    sources = list(extra or [])
+    if inputs or not sources:
+        sources += sources_from_args(_inputs(inputs), sys.stdin.buffer)
     with _ProgressBar() as progress:
         result = run_query(
             query_text,
@@ -65,6 +68,30 @@ def _run(
             progress=progress,
         )
     _show(result, output, plot)
+
+
+def _pod_source(
+    ctx: typer.Context,
+    service: str,
+    since: str | None,
+    kubeconfig: str | None,
+    kube_context: str | None,
+    namespace: str | None,
+    in_cluster: bool,
+    target: str | None,
+) -> Any:
+    """The service's pod logs through the Kubernetes API, as one more source."""
+    from mgops.cli.service_common import make_scope
+    from mgops.logs.sources import LinesSource
+    from mgops.logs.window import parse_bound
+    from mgops.runbooks.kube.logs import pod_log_lines
+
+    scope = make_scope(ctx, kubeconfig, kube_context, namespace, in_cluster, target)
+    now = app_context(ctx).clock.now()
+    start = parse_bound(since, now=now, flag="--since")
+    window = now - start if start is not None else None
+    lines = pod_log_lines(scope.client, service, scope.namespace, since=window)
+    return LinesSource(lines=lines, name=f"pods of {service}")
 
 
 def _inputs(inputs: list[str] | None) -> list[str]:
@@ -136,8 +163,23 @@ def query(
         False, "--follow", "-F", help="Keep printing entries as they are appended."
     ),
     plot: Path = typer.Option(None, "--plot", help="Write a timechart as PNG."),
+    service: str = typer.Option(
+        None, "--service", help="Also read this service's pod logs from Kubernetes."
+    ),
+    kubeconfig: str = typer.Option(None, "--kubeconfig", envvar="KUBECONFIG"),
+    kube_context: str = typer.Option(None, "--context", help="kubeconfig context."),
+    namespace: str = typer.Option(
+        None, "--namespace", "-n", help="Default production."
+    ),
+    in_cluster: bool = typer.Option(False, "--in-cluster"),
+    target: str = typer.Option(None, "--target", help="Named target (kube settings)."),
 ) -> None:
     """Run QUERY, e.g. 'severity>=ERROR | groupBy path | count'."""
+    pods = None
+    if service:
+        pods = _pod_source(
+            ctx, service, since, kubeconfig, kube_context, namespace, in_cluster, target
+        )
     if follow:
         _follow(ctx, query_text, inputs, output=output, strict=strict)
         return
@@ -151,6 +193,7 @@ def query(
         strict=strict,
         limit=limit,
         plot=plot,
+        extra=[pods] if pods is not None else [],
     )
 
 

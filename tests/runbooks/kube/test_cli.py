@@ -207,3 +207,29 @@ class TestServiceCli:
         assert code == exitcodes.NOT_FOUND
         assert "Incident 99 does not exist" in err
         assert cluster.writes() == []
+
+
+class TestLogsFromPods:
+    def test_logs_query_reads_the_service_pods(self, cluster, mgops):  # type: ignore[no-untyped-def]
+        """`mgops logs query … --service S` searches the pods' logs."""
+        cluster.add_deployment("api-gateway", replicas=2)
+        cluster.wait_rolled_out("api-gateway")
+        for n, pod in enumerate(cluster.pods("api-gateway")):
+            name = pod["metadata"]["name"]
+            cluster.add_log(name, '{"severity":"ERROR","path":"/v1/play"}')
+            cluster.add_log(name, f'{{"severity":"INFO","path":"/health","n":{n}}}')
+
+        code, out, err = mgops(
+            "logs",
+            "query",
+            "severity>=ERROR | groupBy path | count",
+            "--service",
+            "api-gateway",
+            "--format",
+            "json",
+            "-n",
+            "production",
+        )
+
+        assert 0 == code, err
+        assert [{"path": "/v1/play", "count": 2}] == json.loads(out)["rows"]
