@@ -441,12 +441,11 @@ class FilterCompiler:
                 code="bad_timestamp",
             )
         ts = self.timestamp(field)
-        if self.strict:
-            # Cloud Logging knows no instant without an offset.
-            naive = (
-                f"NOT regexp_matches({self.text(self.field_value(field))}, {_OFFSET})"
-            )
-            ts = f"(CASE WHEN {naive} THEN NULL ELSE {ts} END)"
+        # A comparison with an instant needs an instant: a timestamp written
+        # without an offset matches no timestamp filter (it is still shown,
+        # sorted and windowed as UTC, with a note). Case ts_offsets.
+        naive = f"NOT regexp_matches({self.text(self.field_value(field))}, {_OFFSET})"
+        ts = f"(CASE WHEN {naive} THEN NULL ELSE {ts} END)"
         return f"({ts} {_OPS[node.op]} {instant_sql(moment)})"
 
     def regex(self, pattern: str, column: int) -> str:

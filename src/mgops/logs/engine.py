@@ -249,6 +249,11 @@ def _shape(
         sql=plan.sql,
         mode=plan.mode,
     )
+    if _TIME_FILTER.search(query.text):
+        result.notes.append(
+            "Timestamps written without a UTC offset are read as UTC for display, "
+            "ordering and --since/--until, but match no timestamp comparison."
+        )
     if plan.shape != "entries":
         return result
     naive = 0
@@ -265,6 +270,11 @@ def _shape(
             "without a UTC offset; read as UTC."
         )
     return result
+
+
+_TIME_FILTER = re.compile(
+    r"\b(timestamp|receiveTimestamp)\s*(=|!=|<=|>=|<|>)", re.IGNORECASE
+)
 
 
 def _record(line: str, is_text: bool) -> tuple[dict[str, Any] | str, str]:
