@@ -190,6 +190,7 @@ class TestIncidentJourney:
         page.get_by_role("button", name="Declare").click()
         expect(page.get_by_role("heading", level=1)).to_contain_text(TITLE)
         expect(page.locator("#phase")).to_have_text("DETECT")
+        incident_id = page.url.rstrip("/").rsplit("/", 1)[-1]
         incident_url = page.url
 
         # Tick two DETECT items in place; they stay ticked after a reload.
@@ -235,9 +236,12 @@ class TestIncidentJourney:
         assert "responder-ann" not in status.content()
         shot(status, "status-active.png")
 
-        # The on-call acknowledges the page the P1 sent.
+        # The on-call acknowledges the page the P1 sent (the P3 alert's stays).
         page.goto(f"{site.url}/oncall")
-        ack = page.get_by_role("button", name=re.compile(r"Acknowledge page \d+"))
+        row = page.locator("#pages tr").filter(
+            has=page.get_by_role("link", name=f"#{incident_id}", exact=True)
+        )
+        ack = row.get_by_role("button", name=re.compile(r"Acknowledge page \d+"))
         expect(ack).to_have_count(1)
         ack.click()
         expect(page.locator(".flash.ok")).to_contain_text("acknowledged")

@@ -295,11 +295,11 @@ class TestStatusPage:
 
 
 class TestLogs:
-    def test_without_log_search(self, make_client: Any) -> None:
-        """A server without mgops.logs says so plainly."""
+    def test_without_log_sources(self, make_client: Any) -> None:
+        """A server with no log sources configured says so plainly."""
         page = make_client("viewer").get("/logs").text
 
-        assert "Log search is not available on this server." in page
+        assert "No log sources are configured on this server" in page
 
     def test_results_and_timechart(
         self, store: Store, policy: Policy, clock: ManualClock, tokens: dict[str, str]

@@ -85,13 +85,19 @@ def audit_page(
 
 
 def log_runner() -> LogRunner | None:
-    """``mgops.logs.run_query`` when this server has log search, else None."""
+    """``mgops.logs.run_query`` over configured paths, or None without log search."""
     try:
         module = importlib.import_module("mgops.logs")
     except ImportError:
         return None
-    runner = getattr(module, "run_query", None)
-    return runner if callable(runner) else None
+    run_query = module.run_query
+    sources_from_args = module.sources_from_args
+
+    def run(query: str, sources: list[str]) -> Any:
+        # A page of results is what a browser can show; the CLI has no cap.
+        return run_query(query, sources_from_args(sources), limit=1000)
+
+    return run
 
 
 @router.get("/logs", response_class=HTMLResponse)
@@ -105,13 +111,14 @@ def logs_page(
     sources: list[str] = list(getattr(request.app.state, "log_sources", []))
     context: dict[str, Any] = {
         "q": q,
-        "available": runner is not None,
+        "available": runner is not None and bool(sources),
+        "searchable": runner is not None,
         "sources": sources,
         "table": None,
         "chart": None,
         "error": None,
     }
-    if runner is not None and q.strip():
+    if runner is not None and sources and q.strip():
         try:
             result = runner(q, sources)
         except MgopsError as exc:
