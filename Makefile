@@ -5,7 +5,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 UV := $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
 # Debian packages the test suite starts as real servers on loopback.
-TEST_DEBS := postgresql-15 redis-server prometheus prometheus-alertmanager chromium nodejs npm
+TEST_DEBS := postgresql-15 redis-server prometheus prometheus-alertmanager chromium
+# npm installs axe-core for the browser tests; Debian's npm only when none is there
+# (a machine's own Node.js may carry npm and conflict with Debian's package).
+NODE_DEBS := nodejs npm
 
 .PHONY: install run test test-deps lint lock bench clean
 
@@ -26,6 +29,7 @@ test-deps:
 	@missing=""; for p in $(TEST_DEBS); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \
 	done; \
+	command -v npm >/dev/null 2>&1 || missing="$$missing $(NODE_DEBS)"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:$$missing"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
