@@ -23,6 +23,8 @@ from mgops.store.db import Store
 
 logger = logging.getLogger("mgops.worker")
 
+MAX_ROUNDS = 10  # timer batches per tick before delivery gets its turn
+
 
 def channels_from_env() -> Channels:
     return build_channels(
@@ -55,20 +57,32 @@ class Worker:
         return self.links.ack_url(page_id) if self.links else None
 
     def tick(self) -> TickReport:
-        fired = fire_due(
-            self.store, self.policy, self.clock, limit=self.batch, link=self._link
-        )
+        # Deadlines first: fire batches until nothing more is due (bounded), so
+        # a burst of due steps is not held behind message delivery.
+        fired_count, lateness = 0, []
+        for _ in range(MAX_ROUNDS):
+            fired = fire_due(
+                self.store, self.policy, self.clock, limit=self.batch, link=self._link
+            )
+            fired_count += fired.fired
+            lateness += fired.lateness or []
+            if fired.fired + fired.skipped < self.batch:
+                break
         reminded = remind_overdue_updates(self.store, self.policy, self.clock)
         delivered = deliver_due(
-            self.store, self.channels, self.clock, ack_url=self._link
+            self.store,
+            self.channels,
+            self.clock,
+            limit=self.batch,
+            ack_url=self._link,
         )
         return TickReport(
-            fired=fired.fired,
+            fired=fired_count,
             reminded=reminded,
             sent=delivered.sent,
             retried=delivered.retried,
             failed=delivered.failed,
-            lateness=fired.lateness or [],
+            lateness=lateness,
         )
 
     def run(
