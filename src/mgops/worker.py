@@ -14,10 +14,11 @@ import threading
 from dataclasses import dataclass, field
 
 from mgops.clock import SYSTEM_CLOCK, Clock
+from mgops.errors import StoreError
 from mgops.notify.channels import Channels, build_channels
 from mgops.notify.links import LinkSigner, server_secret
 from mgops.notify.outbox import deliver_due
-from mgops.oncall.timers import fire_due, remind_overdue_updates
+from mgops.oncall.timers import fire_due, next_deadline, remind_overdue_updates
 from mgops.policy.schema import Policy
 from mgops.store.db import Store
 
@@ -85,6 +86,16 @@ class Worker:
             lateness=lateness,
         )
 
+    def _until_next_deadline(self, interval: float) -> float:
+        try:
+            due = next_deadline(self.store)
+        except StoreError:  # the store hiccuped: poll on the interval instead
+            return interval
+        if due is None:
+            return interval
+        wait = (due - self.clock.now()).total_seconds()
+        return min(interval, max(wait, 0.01))
+
     def run(
         self,
         stop: threading.Event,
@@ -103,10 +114,13 @@ class Worker:
                 logger.exception("worker tick failed")
             if report.fired >= self.batch:
                 continue  # a backlog: go again at once
+            # Sleep until the next deadline if it comes before the next tick, so a
+            # step fires at its time rather than up to one interval late.
+            pause = self._until_next_deadline(interval)
             if wake is None:
-                stop.wait(interval)
+                stop.wait(pause)
             else:
-                wake.wait(interval)
+                wake.wait(pause)
                 wake.clear()
         logger.info("worker stopped")
 

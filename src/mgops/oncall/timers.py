@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from mgops.clock import Clock
@@ -59,6 +59,14 @@ def _claim(session: Session, now: datetime, limit: int) -> list[Timer]:
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
     return list(session.scalars(query))
+
+
+def next_deadline(store: Store) -> datetime | None:
+    """The earliest pending timer's deadline, if any."""
+    with store.session() as session:
+        return session.scalar(
+            select(func.min(Timer.due_at)).where(Timer.status == "pending")
+        )
 
 
 def fire_due(
