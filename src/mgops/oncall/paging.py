@@ -33,7 +33,6 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from mgops.clock import Clock
 from mgops.errors import Conflict, InputError, NotFound
 from mgops.incidents.lifecycle import DeskEnv, record
 from mgops.incidents.targets import is_business_hours
@@ -482,14 +481,3 @@ def escalate_incident(
         )
         for t in targets
     ]
-
-
-def incident_is_open(session: Session, incident_id: int | None) -> bool:
-    if incident_id is None:
-        return True
-    incident = session.get(Incident, incident_id)
-    return incident is not None and incident.resolved_at is None
-
-
-def page_clock(clock: Clock) -> datetime:
-    return clock.now()

@@ -24,7 +24,6 @@ from mgops.incidents.comms import render_comms
 from mgops.incidents.lifecycle import DeskEnv, record
 from mgops.oncall.paging import (
     CLOSED,
-    Target,
     _level,
     enqueue,
     next_in_window,
@@ -355,4 +354,4 @@ def _preferred(env: DeskEnv, person: str) -> str:
     return steps[0][0] if steps else "console"
 
 
-__all__ = ["FireReport", "Target", "fire_due", "remind_overdue_updates"]
+__all__ = ["FireReport", "fire_due", "next_deadline", "remind_overdue_updates"]
