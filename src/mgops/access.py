@@ -120,7 +120,14 @@ def create_integration(
 
 
 def find_integration(session: Session, key: str, kind: str) -> Integration | None:
-    row = session.scalar(select(Integration).where(Integration.key_hash == digest(key)))
+    # A session that takes a batch of deliveries looks each key up once.
+    known: dict[str, Integration] = session.info.setdefault("integrations", {})
+    hashed = digest(key)
+    row = known.get(hashed)
+    if row is None:
+        row = session.scalar(select(Integration).where(Integration.key_hash == hashed))
+        if row is not None:
+            known[hashed] = row
     if row is None or row.revoked_at is not None or row.kind != kind:
         return None
     return row

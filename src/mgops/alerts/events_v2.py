@@ -13,11 +13,14 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
+
+from sqlalchemy import Table, bindparam, insert, select, update
 
 from mgops.alerts.grouping import (
     IngestResult,
     find_open_group,
+    key_hash,
     note_on_incident,
     open_group,
     open_incident_for,
@@ -27,7 +30,7 @@ from mgops.alerts.grouping import (
 )
 from mgops.clock import as_utc
 from mgops.incidents.lifecycle import DeskEnv
-from mgops.store.models import Integration
+from mgops.store.models import Alert, AlertGroup, Incident, Integration, TimelineEntry
 
 ACTIONS = ("trigger", "acknowledge", "resolve")
 SEVERITIES = ("critical", "error", "warning", "info")
@@ -192,8 +195,6 @@ def _acknowledge_pages(env: DeskEnv, incident_id: int | None) -> None:
     acknowledgement in the Events API stops notifications."""
     if incident_id is None:
         return
-    from sqlalchemy import select
-
     from mgops.oncall.paging import acknowledge_page
     from mgops.oncall.paging_models import Page
 
@@ -203,9 +204,125 @@ def _acknowledge_pages(env: DeskEnv, incident_id: int | None) -> None:
         acknowledge_page(env, page_id)
 
 
+_groups = cast(Table, AlertGroup.__table__)
+_alerts = cast(Table, Alert.__table__)
+_incidents = cast(Table, Incident.__table__)
+_timeline = cast(Table, TimelineEntry.__table__)
+# Built once: constructing a statement costs more than running a cached one.
+_FIND_REPEAT = (
+    select(
+        _groups.c.id,
+        _groups.c.incident_id,
+        _groups.c.severity,
+        _alerts.c.id,
+        _alerts.c.status,
+        _alerts.c.summary,
+        _incidents.c.updated_at,
+    )
+    .join(
+        _alerts,
+        (_alerts.c.group_id == _groups.c.id)
+        & (_alerts.c.fingerprint == bindparam("dedup")),
+    )
+    .outerjoin(_incidents, _incidents.c.id == _groups.c.incident_id)
+    .where(
+        _groups.c.integration_id == bindparam("integration"),
+        _groups.c.key_hash == bindparam("key_hash"),
+        _groups.c.resolved_at.is_(None),
+    )
+    .with_for_update(of=_groups)
+)
+_TOUCH_GROUP = (
+    update(_groups)
+    .where(_groups.c.id == bindparam("group"))
+    .values(last_seen=bindparam("now"), deliveries=_groups.c.deliveries + 1)
+)
+_TOUCH_ALERT = (
+    update(_alerts)
+    .where(_alerts.c.id == bindparam("alert"))
+    .values(last_seen=bindparam("now"))
+)
+_REFIRE_ALERT = (
+    update(_alerts)
+    .where(_alerts.c.id == bindparam("alert"))
+    .values(last_seen=bindparam("now"), status="firing", ends_at=None)
+)
+_NOTE = insert(_timeline)
+_TOUCH_INCIDENT = (
+    update(_incidents)
+    .where(_incidents.c.id == bindparam("incident"))
+    .values(updated_at=bindparam("at"))
+)
+
+
+def _repeat_trigger(
+    env: DeskEnv, integration: Integration, dedup: str, summary: str
+) -> IngestResult | None:
+    """A trigger for an alert that is already open, or None when there is none.
+
+    Repeats are most of what a flapping or re-sending source delivers, so this is
+    written in prepared statements (one read, three updates, one insert) on the
+    session's connection rather than through the ORM's change tracking, which
+    costs several times as much. The outcome is the general path's: group and
+    alert seen again, the duplicate said on the incident's timeline.
+    """
+    session = env.session
+    session.flush()  # statements below go around the ORM: nothing may be pending
+    conn = session.connection()
+    found = conn.execute(
+        _FIND_REPEAT,
+        {"dedup": dedup, "integration": integration.id, "key_hash": key_hash(dedup)},
+    ).first()
+    if found is None:
+        return None
+    group_id, incident_id, severity, alert_id, status, first_summary, updated = found
+    now = env.clock.now()
+    conn.execute(_TOUCH_GROUP, {"group": group_id, "now": now})
+    refire = _TOUCH_ALERT if status == "firing" else _REFIRE_ALERT
+    conn.execute(refire, {"alert": alert_id, "now": now})
+    if incident_id is not None:
+        at = max(now, updated) if updated else now
+        conn.execute(
+            _NOTE,
+            {
+                "incident_id": incident_id,
+                "at": at,
+                "actor": env.actor,
+                "kind": "alert-duplicate",
+                "message": f"Duplicate trigger for dedup_key {dedup!r}: {summary}",
+                "data": {
+                    "group_id": group_id,
+                    "dedup_key": dedup,
+                    "summary": summary,
+                    "first_summary": first_summary,
+                },
+            },
+        )
+        conn.execute(_TOUCH_INCIDENT, {"incident": incident_id, "at": at})
+    # Rows this session may hold as objects are now behind the store: reload them
+    # on next use rather than write stale values back.
+    for model, row_id in (
+        (AlertGroup, group_id),
+        (Alert, alert_id),
+        (Incident, incident_id),
+    ):
+        held = session.identity_map.get(session.identity_key(model, row_id))
+        if held is not None:
+            session.expire(held)
+    return IngestResult(
+        group_id=group_id,
+        incident_id=incident_id,
+        severity=severity,
+        duplicate=True,
+    )
+
+
 def _trigger(
     env: DeskEnv, integration: Integration, dedup: str, payload: dict[str, Any]
 ) -> IngestResult:
+    repeat = _repeat_trigger(env, integration, dedup, payload["summary"].strip())
+    if repeat is not None:
+        return repeat
     now = env.clock.now()
     labels = {
         k: str(payload[k])
@@ -223,8 +340,12 @@ def _trigger(
         labels=labels,
         now=now,
     )
-    group.last_seen = now
-    group.deliveries += 1
+    # Read before anything below changes a row: a query after a change makes the
+    # session flush first, and a flush is most of a repeat's cost. (Held in a
+    # variable: the session's identity map keeps only weak references.)
+    incident = (
+        env.session.get(Incident, group.incident_id) if group.incident_id else None
+    )
     result = IngestResult(group_id=group.id, new_group=created, severity=group.severity)
     details = payload.get("custom_details")
     alert, previous = upsert_alert(
@@ -239,6 +360,8 @@ def _trigger(
         ends_at=None,
         now=now,
     )
+    group.last_seen = now
+    group.deliveries += 1
     if created:
         incident = open_incident_for(
             env,

@@ -73,7 +73,15 @@ def open_group(
     labels: dict[str, Any],
     now: datetime,
 ) -> tuple[AlertGroup, bool]:
-    """The open group for ``key``, created if there is none; ``True`` when created."""
+    """The open group for ``key``, created if there is none; ``True`` when created.
+
+    Most deliveries repeat a group that is open, so look before inserting; the
+    insert only runs when the lookup found nothing, and its conflict clause keeps
+    two racing first deliveries to one group.
+    """
+    group = find_open_group(session, integration, key, lock=True)
+    if group is not None:
+        return group, False
     stmt = (
         _insert(session, AlertGroup)
         .values(
@@ -142,6 +150,9 @@ def upsert_alert(
     now: datetime,
 ) -> tuple[Alert, str | None]:
     """Insert or update one alert; returns it and its previous status (None if new)."""
+    alert = _find_alert(session, group, fingerprint)
+    if alert is not None:
+        return alert, _refresh(alert, status, ends_at, now)
     stmt = (
         _insert(session, Alert)
         .values(
@@ -160,19 +171,29 @@ def upsert_alert(
         .returning(Alert.id)
     )
     created = session.execute(stmt).scalar() is not None
-    alert = session.scalars(
+    alert = _find_alert(session, group, fingerprint)
+    assert alert is not None, "the alert exists after the upsert"
+    if created:
+        return alert, None
+    return alert, _refresh(alert, status, ends_at, now)
+
+
+def _find_alert(session: Session, group: AlertGroup, fingerprint: str) -> Alert | None:
+    return session.scalars(
         select(Alert)
         .where(Alert.group_id == group.id, Alert.fingerprint == fingerprint)
         .execution_options(populate_existing=True)
-    ).one()
-    if created:
-        return alert, None
+    ).first()
+
+
+def _refresh(alert: Alert, status: str, ends_at: datetime | None, now: datetime) -> str:
+    """Mark a known alert seen again; returns the status it had."""
     previous = alert.status
     alert.last_seen = now
     if previous != status:
         alert.status = status
         alert.ends_at = ends_at
-    return alert, previous
+    return previous
 
 
 def open_incident_for(

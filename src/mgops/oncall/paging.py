@@ -58,8 +58,7 @@ def _insert(session: Session, model: type[Any]) -> Any:
     return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(model)
 
 
-def add_timer(
-    session: Session,
+def timer(
     *,
     key: str,
     kind: str,
@@ -68,24 +67,28 @@ def add_timer(
     incident_id: int | None = None,
     step: int = 0,
     data: dict[str, Any] | None = None,
-) -> bool:
-    """Insert a timer unless one with ``key`` exists; True when inserted."""
-    stmt = (
-        _insert(session, Timer)
-        .values(
-            dedup_key=key,
-            kind=kind,
-            due_at=due_at,
-            page_id=page_id,
-            incident_id=incident_id,
-            step=step,
-            status="pending",
-            data=data or {},
+) -> dict[str, Any]:
+    """One timer row for :func:`add_timers`; ``key`` makes it unique."""
+    return {
+        "dedup_key": key,
+        "kind": kind,
+        "due_at": due_at,
+        "page_id": page_id,
+        "incident_id": incident_id,
+        "step": step,
+        "status": "pending",
+        "data": data or {},
+    }
+
+
+def add_timers(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Insert timers in one statement; a key that exists already is skipped."""
+    if rows:
+        session.execute(
+            _insert(session, Timer)
+            .values(rows)
+            .on_conflict_do_nothing(index_elements=["dedup_key"])
         )
-        .on_conflict_do_nothing(index_elements=["dedup_key"])
-        .returning(Timer.id)
-    )
-    return session.execute(stmt).scalar() is not None
 
 
 def enqueue(
@@ -293,31 +296,35 @@ def open_page(
     env.session.flush()
     if page.chain_id is None:
         page.chain_id = page.id
+    timers = []
     for step, (contact, after) in enumerate(
         notification_steps(env.session, env.policy, target.person)
     ):
         if mode == "alert" and step > 0:
             break  # an alert is one message, no rule chain
-        add_timer(
-            env.session,
-            key=f"page:{page.id}:notify:{step}",
-            kind="notify",
-            page_id=page.id,
-            incident_id=page.incident_id,
-            step=step,
-            due_at=now + timedelta(seconds=after),
-            data={"contact": contact},
+        timers.append(
+            timer(
+                key=f"page:{page.id}:notify:{step}",
+                kind="notify",
+                page_id=page.id,
+                incident_id=page.incident_id,
+                step=step,
+                due_at=now + timedelta(seconds=after),
+                data={"contact": contact},
+            )
         )
     if deadline is not None and next_level is not None:
-        add_timer(
-            env.session,
-            key=f"page:{page.id}:escalate:{level + 1}",
-            kind="escalate",
-            page_id=page.id,
-            incident_id=page.incident_id,
-            step=level + 1,
-            due_at=next_in_window(deadline, next_level.window),
+        timers.append(
+            timer(
+                key=f"page:{page.id}:escalate:{level + 1}",
+                kind="escalate",
+                page_id=page.id,
+                incident_id=page.incident_id,
+                step=level + 1,
+                due_at=next_in_window(deadline, next_level.window),
+            )
         )
+    add_timers(env.session, timers)
     if incident is not None:
         by = f", acknowledge by {deadline:%H:%M} UTC" if deadline else ""
         record(
@@ -336,32 +343,36 @@ def open_page(
 
 
 def _schedule_incident_levels(env: DeskEnv, incident: Incident, now: datetime) -> None:
+    timers = []
     for spec in env.policy.escalation_levels:
         wait = spec.delay_seconds()
         if wait is None or spec.auto not in ("incident-open", "severity-open"):
             continue
         if spec.auto == "severity-open" and incident.severity not in spec.severities:
             continue
-        add_timer(
-            env.session,
-            key=f"incident:{incident.id}:level:{spec.level}",
-            kind="level",
-            incident_id=incident.id,
-            step=spec.level,
-            due_at=next_in_window(
-                incident.declared_at + timedelta(seconds=wait), spec.window
-            ),
+        timers.append(
+            timer(
+                key=f"incident:{incident.id}:level:{spec.level}",
+                kind="level",
+                incident_id=incident.id,
+                step=spec.level,
+                due_at=next_in_window(
+                    incident.declared_at + timedelta(seconds=wait), spec.window
+                ),
+            )
         )
     notice = env.policy.severity(incident.severity).escalation
     if notice.within_minutes:
-        add_timer(
-            env.session,
-            key=f"incident:{incident.id}:notice:{notice.role}",
-            kind="notice",
-            incident_id=incident.id,
-            due_at=incident.declared_at + timedelta(minutes=notice.within_minutes),
-            data={"role": notice.role, "text": notice.text},
+        timers.append(
+            timer(
+                key=f"incident:{incident.id}:notice:{notice.role}",
+                kind="notice",
+                incident_id=incident.id,
+                due_at=incident.declared_at + timedelta(minutes=notice.within_minutes),
+                data={"role": notice.role, "text": notice.text},
+            )
         )
+    add_timers(env.session, timers)
 
 
 def close_pages(session: Session, incident_id: int, at: datetime) -> None:

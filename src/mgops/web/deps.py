@@ -11,7 +11,8 @@ from mgops.incidents.desk import LocalDesk
 from mgops.web.state import AppState
 
 
-def app_state(request: Request) -> AppState:
+async def app_state(request: Request) -> AppState:
+    # async: FastAPI runs a plain function dependency on the thread pool.
     state: AppState = request.app.state.mgops
     return state
 

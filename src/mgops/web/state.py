@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from mgops.clock import Clock
 from mgops.policy.schema import Policy
+from mgops.store.batch import BatchWriter
 from mgops.store.db import Store
 
 
@@ -43,3 +44,8 @@ class AppState:
     limiter: RateLimiter = field(default_factory=lambda: RateLimiter(120))
     # Set after a commit that created work for the worker (a page to deliver).
     wake: threading.Event = field(default_factory=threading.Event)
+    # Alert deliveries share transactions on one thread (group commit).
+    intake: BatchWriter = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.intake = BatchWriter(self.store, name="mgops-intake")

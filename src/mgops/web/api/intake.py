@@ -7,6 +7,8 @@ wrote.
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import json
 import logging
 from typing import Annotated, Any
@@ -14,6 +16,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from sqlalchemy.orm import Session
 
 from mgops.access import find_integration
 from mgops.alerts.alertmanager import AmPayload, ingest_alertmanager
@@ -29,6 +32,7 @@ from mgops.incidents.lifecycle import DeskEnv
 from mgops.web.api.errors import ERROR_RESPONSES
 from mgops.web.deps import State
 from mgops.web.metrics import INCIDENTS, INTAKE
+from mgops.web.state import AppState
 
 logger = logging.getLogger("mgops.intake")
 router = APIRouter(tags=["intake"])
@@ -76,7 +80,7 @@ def _outcome(result: IngestResult) -> str:
     responses=ERROR_RESPONSES,
 )
 def alertmanager_webhook(key: IntegrationKey, payload: AmPayload, state: State) -> Any:
-    with state.store.session() as session:
+    def job(session: Session) -> IngestResult:
         integration = find_integration(session, key, "alertmanager")
         if integration is None:
             INTAKE.labels("alertmanager", "unknown-key").inc()
@@ -84,7 +88,9 @@ def alertmanager_webhook(key: IntegrationKey, payload: AmPayload, state: State) 
         env = DeskEnv(
             session, state.policy, state.clock, f"alertmanager:{integration.name}"
         )
-        result = ingest_alertmanager(env, integration, payload)
+        return ingest_alertmanager(env, integration, payload)
+
+    result = state.intake.run(job)
     _log("alertmanager", result, payload.groupKey)
     if result.new_incident_id is not None:
         state.wake.set()
@@ -220,9 +226,9 @@ async def enqueue(request: Request, state: State) -> JSONResponse:
                 ],
             },
         )
-    from starlette.concurrency import run_in_threadpool
-
-    outcome = await run_in_threadpool(_store_event, state, body)
+    outcome = await asyncio.wrap_future(
+        state.intake.submit(functools.partial(_store_event, state, body))
+    )
     if outcome is None:
         INTAKE.labels("events-v2", "unknown-key").inc()
         return _invalid(["Invalid routing key"])
@@ -240,15 +246,14 @@ async def enqueue(request: Request, state: State) -> JSONResponse:
     return JSONResponse(status_code=202, content=content)
 
 
-def _store_event(state: Any, body: dict[str, Any]) -> tuple[IngestResult, str] | None:
-    with state.store.session() as session:
-        integration = find_integration(session, body["routing_key"], "events-v2")
-        if integration is None:
-            return None
-        env = DeskEnv(
-            session, state.policy, state.clock, f"events-v2:{integration.name}"
-        )
-        return ingest_event(env, integration, body)
+def _store_event(
+    state: AppState, body: dict[str, Any], session: Session
+) -> tuple[IngestResult, str] | None:
+    integration = find_integration(session, body["routing_key"], "events-v2")
+    if integration is None:
+        return None
+    env = DeskEnv(session, state.policy, state.clock, f"events-v2:{integration.name}")
+    return ingest_event(env, integration, body)
 
 
 def _log(source: str, result: IngestResult, key: str) -> None:

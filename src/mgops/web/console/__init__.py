@@ -22,7 +22,7 @@ from mgops.errors import MgopsError
 from mgops.notify.links import server_secret
 from mgops.web.console import incidents, oncall, ops, signin, status
 from mgops.web.console.base import HERE, SignInRequired, render
-from mgops.web.console.session import SessionSigner, session_middleware
+from mgops.web.console.session import SessionMiddleware, SessionSigner
 
 # Paths that belong to the JSON API or machines; everything else is the console.
 _MACHINE_PREFIXES = ("/api/", "/v2/", "/ack/", "/health", "/metrics", "/status.json")
@@ -52,7 +52,7 @@ def install_console(
         ops.router,
     ):
         app.include_router(router)
-    app.middleware("http")(session_middleware(signer))
+    app.add_middleware(SessionMiddleware, signer=signer)
     _install_errors(app)
 
 

@@ -20,11 +20,12 @@ import hmac
 import json
 import secrets
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from fastapi import Request, Response
+from fastapi import Request
 from sqlalchemy.orm import Session
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mgops.access import Principal
 from mgops.store.models import ApiToken
@@ -77,23 +78,23 @@ def principal_for(session: Session, data: SessionData) -> Principal | None:
     return Principal(name=token.name, role=token.role, token_id=token.id)  # type: ignore[arg-type]
 
 
-def session_middleware(
-    signer: Callable[[], SessionSigner],
-) -> Callable[[Request, Callable[[Request], Awaitable[Response]]], Awaitable[Response]]:
-    """Sets ``request.state.principal`` and ``.csrf`` from a valid cookie."""
+class SessionMiddleware:
+    """Sets ``request.state.principal`` and ``.csrf`` from a valid session cookie."""
 
-    async def middleware(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        cookie = request.cookies.get(COOKIE)
-        api_write = request.url.path.startswith("/api/") and (
-            request.method not in SAFE_METHODS
-        )
-        if cookie and not api_write:
-            _attach(request, signer(), cookie)
-        return await call_next(request)
+    def __init__(self, app: ASGIApp, signer: Callable[[], SessionSigner]) -> None:
+        self.app = app
+        self.signer = signer
 
-    return middleware
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            request = Request(scope)
+            cookie = request.cookies.get(COOKIE)
+            api_write = request.url.path.startswith("/api/") and (
+                request.method not in SAFE_METHODS
+            )
+            if cookie and not api_write:
+                _attach(request, self.signer(), cookie)
+        await self.app(scope, receive, send)
 
 
 def _attach(request: Request, signer: SessionSigner, cookie: str) -> None:

@@ -1,0 +1,145 @@
+"""Group commit: many small write jobs share one transaction, each in a savepoint.
+
+Alert intake is a stream of tiny transactions (find the group, touch the alert,
+add a timeline line). Run one per request on a thread pool and the requests
+spend their time queueing for SQLite's single write lock, for pool connections
+and for the GIL. A :class:`BatchWriter` runs them on one thread instead: it
+takes every job already waiting (up to ``max_batch``), runs each inside its own
+savepoint of one transaction, commits once, and only then hands out results, so
+a caller that got an answer knows its write is stored. A job that raises rolls
+back its own savepoint and gets the error; the others in its batch still commit.
+If the commit itself fails, every job in the batch gets that error.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from mgops.errors import StoreError
+from mgops.store.db import Store
+
+logger = logging.getLogger("mgops.store.batch")
+
+T = TypeVar("T")
+
+
+@dataclass
+class _Job:
+    fn: Callable[[Session], Any]
+    future: Future[Any]
+
+
+class BatchWriter:
+    """One thread that runs write jobs in shared transactions (see module doc)."""
+
+    def __init__(self, store: Store, *, max_batch: int = 64, name: str = "") -> None:
+        self.store = store
+        self.max_batch = max_batch
+        self.name = name or "mgops-batch-writer"
+        self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._start_lock = threading.Lock()
+        self.batches = 0
+        self.jobs = 0
+
+    def submit(self, fn: Callable[[Session], T]) -> Future[T]:
+        """Queue ``fn``; the future resolves once its transaction has committed."""
+        self._ensure_started()
+        future: Future[T] = Future()
+        self._jobs.put(_Job(fn, future))
+        return future
+
+    def run(self, fn: Callable[[Session], T]) -> T:
+        """Submit and wait: the result once it is committed, or the job's error."""
+        return self.submit(fn).result()
+
+    def close(self) -> None:
+        """Finish what is queued, then stop the thread (a later submit starts anew)."""
+        with self._start_lock:
+            thread, self._thread = self._thread, None
+            if thread is not None:
+                self._jobs.put(None)
+                thread.join()
+
+    def _ensure_started(self) -> None:
+        with self._start_lock:
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._run, name=self.name, daemon=True
+                )
+                self._thread.start()
+
+    def _take(self) -> tuple[list[_Job], bool]:
+        """The next batch: one job waited for, then whatever is already queued."""
+        first = self._jobs.get()
+        if first is None:
+            return [], True
+        batch = [first]
+        while len(batch) < self.max_batch:
+            try:
+                job = self._jobs.get_nowait()
+            except queue.Empty:
+                break
+            if job is None:
+                return batch, True
+            batch.append(job)
+        return batch, False
+
+    def _run(self) -> None:
+        stop = False
+        while not stop:
+            batch, stop = self._take()
+            if batch:
+                self._run_batch(batch)
+
+    def _run_batch(self, batch: list[_Job]) -> None:
+        batch = [job for job in batch if job.future.set_running_or_notify_cancel()]
+        outcomes: list[tuple[_Job, bool, Any]] = []
+        session = self.store.new_session()
+        try:
+            for job in batch:
+                outcomes.append(self._run_job(session, job))
+            session.commit()
+        except SQLAlchemyError as exc:
+            session.rollback()
+            error = StoreError(f"The store refused the change: {exc}.")
+            for job in batch:
+                job.future.set_exception(error)
+            return
+        except BaseException as exc:  # every caller of the batch hears of it
+            session.rollback()
+            for job in batch:
+                job.future.set_exception(exc)
+            return
+        finally:
+            session.close()
+        self.batches += 1
+        self.jobs += len(batch)
+        for job, ok, value in outcomes:
+            if ok:
+                job.future.set_result(value)
+            else:
+                job.future.set_exception(value)
+
+    @staticmethod
+    def _run_job(session: Session, job: _Job) -> tuple[_Job, bool, Any]:
+        savepoint = session.begin_nested()
+        try:
+            value = job.fn(session)
+            savepoint.commit()
+        except SQLAlchemyError as exc:
+            savepoint.rollback()
+            return job, False, StoreError(f"The store refused the change: {exc}.")
+        except Exception as exc:  # the job's own error, for its caller alone
+            savepoint.rollback()
+            return job, False, exc
+        return job, True, value
