@@ -149,6 +149,68 @@ class TestLifecycle:
         assert api.get("/api/v1/alerts/groups") == []
 
 
+class TestOneBatch:
+    def test_create_repeat_ack_repeat_in_one_transaction(
+        self, store: Store, policy: Policy, clock: ManualClock
+    ) -> None:
+        """Four deliveries of one key share a batch: each sees the ones before it.
+
+        The repeat path writes around the session's objects; the acknowledgement
+        after it goes through them, so stale objects would lose a delivery count
+        or an entry.
+        """
+        import functools
+        import threading
+        from datetime import timedelta
+
+        from sqlalchemy import select
+
+        from mgops.alerts.events_v2 import validate_event
+        from mgops.store.models import AlertGroup, TimelineEntry
+        from mgops.web.api.intake import _store_event
+        from mgops.web.state import AppState
+
+        _, _, ev = seed_keys(store, clock)
+        state = AppState(store=store, policy=policy, clock=clock)
+        bodies = [
+            {"routing_key": ev, **trigger("first", dedup_key="k")},
+            {"routing_key": ev, **trigger("second", dedup_key="k")},
+            {"routing_key": ev, "event_action": "acknowledge", "dedup_key": "k"},
+            {"routing_key": ev, **trigger("third", dedup_key="k")},
+        ]
+        started, gate = threading.Event(), threading.Event()
+        state.intake.submit(lambda _s: (started.set(), gate.wait(5)))
+        started.wait(5)
+        futures = []
+        for body in bodies:
+            clock.advance(timedelta(seconds=1))
+            job = functools.partial(_store_event, state, validate_event(body))
+            futures.append(state.intake.submit(job))
+        gate.set()
+        results = [f.result(10) for f in futures]
+        state.intake.close()
+
+        with store.session() as session:
+            group = session.scalars(select(AlertGroup)).one()
+            kinds = list(
+                session.scalars(
+                    select(TimelineEntry.kind)
+                    .where(TimelineEntry.kind.like("alert-%"))
+                    .order_by(TimelineEntry.id)
+                )
+            )
+        assert [r[0].duplicate for r in results if r] == [False, True, False, True]
+        assert (group.deliveries, group.status) == (4, "acknowledged")
+        assert kinds == [
+            "alert-group-opened",
+            "alert-firing",
+            "alert-duplicate",
+            "alert-acknowledged",
+            "alert-duplicate",
+        ]
+        assert state.intake.batches == 2
+
+
 @pytest.fixture(params=["sqlite", "postgres"])
 def any_store(request: pytest.FixtureRequest, store: Store) -> Store:
     if request.param == "postgres":
