@@ -186,3 +186,45 @@ class TestTimes:
         assert 201 == made.status_code, made.text
         assert "2026-03-02T09:30:00Z" == made.json()["started_at"]
         assert 422 == refused.status_code
+
+
+class TestRequestLog:
+    def test_request_id_is_echoed_or_made_and_the_request_logged(
+        self,
+        client: TestClient,
+        tokens: dict[str, dict[str, str]],
+        caplog: pytest.LogCaptureFixture,
+    ) -> None:
+        """One log line per request with route, status and id; the id is returned."""
+        with caplog.at_level("INFO", logger="mgops.http"):
+            given = client.get(
+                "/api/v1/incidents/999",
+                headers={**tokens["viewer"], "X-Request-Id": "req-from-proxy"},
+            )
+            made = client.get("/api/v1/incidents", headers=tokens["viewer"])
+
+        lines = [r for r in caplog.records if r.name == "mgops.http"]
+        assert "req-from-proxy" == given.headers["x-request-id"]
+        assert 16 == len(made.headers["x-request-id"])
+        assert [
+            ("GET", "/api/v1/incidents/{incident_id}", 404, "req-from-proxy"),
+            ("GET", "/api/v1/incidents", 200, made.headers["x-request-id"]),
+        ] == [
+            (r.method, r.getMessage().split()[1], r.status, r.requestId) for r in lines
+        ]
+
+    def test_oversized_webhook_is_413_before_it_is_read(
+        self, client: TestClient
+    ) -> None:
+        """A webhook declaring more than 4 MiB is refused from its header."""
+        response = client.post(
+            "/api/v1/integrations/alertmanager/some-key",
+            content=b"{}",
+            headers={
+                "Content-Length": str(5 * 1024 * 1024),
+                "Content-Type": "application/json",
+            },
+        )
+
+        assert 413 == response.status_code
+        assert "too_large" == response.json()["error"]
