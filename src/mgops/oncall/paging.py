@@ -36,6 +36,7 @@ from sqlalchemy.orm import Session
 from mgops.errors import Conflict, InputError, NotFound
 from mgops.incidents.lifecycle import DeskEnv, record
 from mgops.incidents.targets import is_business_hours
+from mgops.oncall.models import ContactMethod, Person
 from mgops.oncall.paging_models import Notification, NotificationRule, Page, Timer
 from mgops.oncall.people import CONTACT_KINDS, escalation_contacts, get_person
 from mgops.oncall.service import ensure_seeded, who_is_on_call
@@ -145,8 +146,15 @@ def notification_steps(
     declared = policy.person(person)
     if declared is not None and declared.notify:
         return [(s.contact, s.after_seconds) for s in declared.notify]
-    view = get_person(session, person)
-    kinds = list(dict.fromkeys(c["kind"] for c in view.contacts)) or ["console"]
+    found = session.scalars(
+        select(ContactMethod.kind)
+        .join(Person, Person.id == ContactMethod.person_id)
+        .where(Person.handle == person)
+        .order_by(ContactMethod.id)
+    ).all()
+    if not found:
+        get_person(session, person)  # says so when nobody has the handle
+    kinds = list(dict.fromkeys(found)) or ["console"]
     return [(kind, 0) for kind in kinds]
 
 
