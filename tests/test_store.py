@@ -52,3 +52,49 @@ class TestUrls:
         """``--db FILE`` is a SQLite file; postgres:// URLs use psycopg 3."""
         assert resolve_database_url(str(tmp_path / "x.db")).startswith("sqlite:///")
         assert resolve_database_url("postgres://u@h/d") == "postgresql+psycopg://u@h/d"
+
+
+class TestFairLock:
+    def test_waiters_are_served_in_arrival_order(self) -> None:
+        """A thread that releases and asks again queues behind those waiting."""
+        import threading
+        import time
+
+        from mgops.store.db import FairLock
+
+        lock, order = FairLock(), []
+        lock.acquire()
+
+        def waiter(name: str) -> None:
+            lock.acquire()
+            order.append(name)
+            lock.release()
+
+        threads = []
+        for name in ("first", "second"):
+            thread = threading.Thread(target=waiter, args=(name,))
+            thread.start()
+            threads.append(thread)
+            time.sleep(0.05)  # let it take its ticket before the next one asks
+        lock.release()
+        lock.acquire()  # the releasing thread asks again at once
+        order.append("holder again")
+        lock.release()
+        for thread in threads:
+            thread.join(5)
+
+        assert ["first", "second", "holder again"] == order
+
+    def test_reentrant_and_a_stray_release_is_harmless(self) -> None:
+        from mgops.store.db import FairLock
+
+        lock = FairLock()
+        lock.release()  # nothing held: ignored
+        lock.acquire()
+        lock.acquire()
+        lock.release()
+        lock.release()
+        lock.acquire()  # would wait forever if the counts had gone wrong
+        lock.release()
+
+        assert lock._owner is None

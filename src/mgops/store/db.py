@@ -7,6 +7,7 @@ otherwise (``--db``, then ``MGOPS_DATABASE_URL``). PostgreSQL URLs use psycopg 3
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import resources
@@ -17,7 +18,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.exc import DatabaseError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -45,15 +46,66 @@ def resolve_database_url(db: str | None = None) -> str:
     return value
 
 
+class FairLock:
+    """A reentrant lock granted in the order it was asked for.
+
+    SQLite's busy handler polls with growing sleeps, so a thread that commits
+    and at once begins again (the intake's writer under load) can keep the
+    write lock for seconds while another thread of the same process (the
+    worker) keeps waking to find it taken. Threads of one process queue here
+    first, in arrival order; other processes still meet SQLite's busy timeout.
+    """
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition(threading.Lock())
+        self._next_ticket = 0
+        self._serving = 0
+        self._owner: int | None = None
+        self._depth = 0
+
+    def acquire(self) -> None:
+        me = threading.get_ident()
+        with self._cond:
+            if self._owner == me:
+                self._depth += 1
+                return
+            ticket = self._next_ticket
+            self._next_ticket += 1
+            while self._serving != ticket:
+                self._cond.wait()
+            self._owner, self._depth = me, 1
+
+    def release(self) -> None:
+        with self._cond:
+            if self._owner is None:
+                return  # a rollback with nothing begun: nothing is held
+            self._depth -= 1
+            if self._depth == 0:
+                self._owner = None
+                self._serving += 1
+                self._cond.notify_all()
+
+
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
         # SQLite's own BEGIN is deferred; take the write lock up front so two
-        # writers queue instead of failing half-way (busy_timeout covers the wait).
-        event.listen(
-            engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE")
-        )
+        # writers queue instead of failing half-way (busy_timeout covers the wait),
+        # behind a fair in-process lock so one busy thread cannot starve the rest.
+        lock = FairLock()
+
+        def begin(conn: Connection) -> None:
+            lock.acquire()
+            try:
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+            except BaseException:
+                lock.release()
+                raise
+
+        event.listen(engine, "begin", begin)
+        event.listen(engine, "commit", lambda _conn: lock.release())
+        event.listen(engine, "rollback", lambda _conn: lock.release())
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
 
