@@ -76,6 +76,30 @@ class TestBatchWriter:
         assert names(store) == ["first", "third"]
         assert writer.batches == 2  # the gate's batch, then the three together
 
+    def test_a_batch_that_succeeds_takes_no_savepoint(
+        self, store: Store, writer: BatchWriter
+    ) -> None:
+        """Savepoints are paid only after a failure; a clean batch has none."""
+        statements: list[str] = []
+
+        def on_execute(*args: object) -> None:
+            statements.append(str(args[2]).split()[0].upper())
+
+        started, gate = threading.Event(), threading.Event()
+        writer.submit(lambda _s: (started.set(), gate.wait(5)))
+        started.wait(5)
+        event.listen(store.engine, "before_cursor_execute", on_execute)
+        try:
+            futures = [writer.submit(add_token(f"t{i}")) for i in range(3)]
+            gate.set()
+            results = [f.result(5) for f in futures]
+        finally:
+            event.remove(store.engine, "before_cursor_execute", on_execute)
+
+        assert ["t0", "t1", "t2"] == results
+        assert "SAVEPOINT" not in statements
+        assert 3 == statements.count("INSERT")
+
     def test_a_result_means_committed(self, store: Store, writer: BatchWriter) -> None:
         """No job's future is resolved before its transaction commits."""
         futures: list[Future[str]] = []

@@ -29,7 +29,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, event, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -247,7 +247,8 @@ def seed_once(session: Session, policy: Policy, now: datetime) -> None:
     key = (session.get_bind().engine.url.render_as_string(True), id(policy))
     if key not in _SEEDED:
         ensure_seeded(session, policy, now=now)
-        _SEEDED.add(key)
+        # Only a committed seed counts: a rolled-back one is seeded again next time.
+        event.listen(session, "after_commit", lambda _s: _SEEDED.add(key), once=True)
 
 
 def page_for_incident(env: DeskEnv, incident: Incident) -> list[Page]:

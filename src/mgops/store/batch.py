@@ -8,7 +8,9 @@ takes every job already waiting (up to ``max_batch``), runs each inside its own
 savepoint of one transaction, commits once, and only then hands out results, so
 a caller that got an answer knows its write is stored. A job that raises rolls
 back its own savepoint and gets the error; the others in its batch still commit.
-If the commit itself fails, every job in the batch gets that error.
+If the commit itself fails, every job in the batch gets that error. Savepoints
+are only taken when needed: a batch first runs without them, and only when a
+job or the commit fails does it run again job by job, each in a savepoint.
 """
 
 from __future__ import annotations
@@ -103,6 +105,40 @@ class BatchWriter:
 
     def _run_batch(self, batch: list[_Job]) -> None:
         batch = [job for job in batch if job.future.set_running_or_notify_cancel()]
+        outcomes = self._all_or_nothing(batch)
+        if outcomes is None:
+            outcomes = self._one_by_one(batch)
+        if outcomes is None:
+            return
+        self.batches += 1
+        self.jobs += len(batch)
+        for job, ok, value in outcomes:
+            if ok:
+                job.future.set_result(value)
+            else:
+                job.future.set_exception(value)
+
+    def _all_or_nothing(self, batch: list[_Job]) -> list[tuple[_Job, bool, Any]] | None:
+        """Every job in one transaction with no savepoints: the common case.
+
+        Savepoints cost two statements a job (two round trips on PostgreSQL), so
+        they are only paid when something failed: then nothing of this attempt
+        is kept and the batch runs again job by job. Jobs are plain functions of
+        the session, so running one again after a rollback does it once.
+        """
+        session = self.store.new_session()
+        try:
+            values = [job.fn(session) for job in batch]
+            session.commit()
+        except Exception:  # run again one by one, where each job hears its own error
+            session.rollback()
+            return None
+        finally:
+            session.close()
+        return [(job, True, value) for job, value in zip(batch, values, strict=True)]
+
+    def _one_by_one(self, batch: list[_Job]) -> list[tuple[_Job, bool, Any]] | None:
+        """Each job in its own savepoint; a job that fails loses only its writes."""
         outcomes: list[tuple[_Job, bool, Any]] = []
         session = self.store.new_session()
         try:
@@ -114,21 +150,15 @@ class BatchWriter:
             error = StoreError(f"The store refused the change: {exc}.")
             for job in batch:
                 job.future.set_exception(error)
-            return
+            return None
         except BaseException as exc:  # every caller of the batch hears of it
             session.rollback()
             for job in batch:
                 job.future.set_exception(exc)
-            return
+            return None
         finally:
             session.close()
-        self.batches += 1
-        self.jobs += len(batch)
-        for job, ok, value in outcomes:
-            if ok:
-                job.future.set_result(value)
-            else:
-                job.future.set_exception(value)
+        return outcomes
 
     @staticmethod
     def _run_job(session: Session, job: _Job) -> tuple[_Job, bool, Any]:

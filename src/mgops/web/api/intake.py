@@ -80,17 +80,20 @@ def _outcome(result: IngestResult) -> str:
     responses=ERROR_RESPONSES,
 )
 def alertmanager_webhook(key: IntegrationKey, payload: AmPayload, state: State) -> Any:
-    def job(session: Session) -> IngestResult:
+    # A job may run twice (see BatchWriter): it touches nothing but the session.
+    def job(session: Session) -> IngestResult | None:
         integration = find_integration(session, key, "alertmanager")
         if integration is None:
-            INTAKE.labels("alertmanager", "unknown-key").inc()
-            raise NotFound("No Alertmanager integration has this key.")
+            return None
         env = DeskEnv(
             session, state.policy, state.clock, f"alertmanager:{integration.name}"
         )
         return ingest_alertmanager(env, integration, payload)
 
     result = state.intake.run(job)
+    if result is None:
+        INTAKE.labels("alertmanager", "unknown-key").inc()
+        raise NotFound("No Alertmanager integration has this key.")
     _log("alertmanager", result, payload.groupKey)
     if result.new_incident_id is not None:
         state.wake.set()
