@@ -12,6 +12,7 @@ import logging
 import os
 import threading
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 from mgops.clock import SYSTEM_CLOCK, Clock
 from mgops.errors import StoreError
@@ -25,6 +26,7 @@ from mgops.store.db import Store
 logger = logging.getLogger("mgops.worker")
 
 MAX_ROUNDS = 10  # timer batches per tick before delivery gets its turn
+REMINDER_SCAN_EVERY = timedelta(seconds=1)
 
 
 def channels_from_env() -> Channels:
@@ -53,6 +55,7 @@ class Worker:
     channels: Channels = field(default_factory=channels_from_env)
     links: LinkSigner | None = None
     batch: int = 200
+    _next_reminder_scan: datetime | None = field(default=None, init=False)
 
     def _link(self, page_id: int) -> str | None:
         return self.links.ack_url(page_id) if self.links else None
@@ -69,7 +72,13 @@ class Worker:
             lateness += fired.lateness or []
             if fired.fired + fired.skipped < self.batch:
                 break
-        reminded = remind_overdue_updates(self.store, self.policy, self.clock)
+        reminded = 0
+        now = self.clock.now()
+        # Update reminders run on minute cadences: a scan of every open incident
+        # once a second is plenty, however often deliveries wake the worker.
+        if self._next_reminder_scan is None or now >= self._next_reminder_scan:
+            reminded = remind_overdue_updates(self.store, self.policy, self.clock)
+            self._next_reminder_scan = now + REMINDER_SCAN_EVERY
         delivered = deliver_due(
             self.store,
             self.channels,

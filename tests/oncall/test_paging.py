@@ -371,6 +371,32 @@ class TestReminders:
         assert ["engineer-c"] == [m.person for m in reminders]
         assert "Status update overdue" in reminders[0].subject
 
+    def test_open_incidents_are_scanned_at_most_once_a_second(
+        self, store: Store, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """Ticks woken by every delivery do not each rescan every open incident."""
+        import mgops.worker
+
+        scans: list[datetime] = []
+        real = mgops.worker.remind_overdue_updates
+
+        def counting(store: Store, policy: Policy, clock: ManualClock) -> int:
+            scans.append(clock.now())
+            return real(store, policy, clock)
+
+        monkeypatch.setattr(mgops.worker, "remind_overdue_updates", counting)
+        policy = paging_policy()
+        clock = ManualClock(MONDAY)
+        worker, _ = make_worker(store, policy, clock)
+        for _ in range(3):
+            worker.tick()
+        clock.advance(timedelta(milliseconds=999))
+        worker.tick()
+        clock.advance(timedelta(milliseconds=1))
+        worker.tick()
+
+        assert [MONDAY, MONDAY + timedelta(seconds=1)] == scans
+
 
 def test_console_channel_logs(caplog: pytest.LogCaptureFixture) -> None:
     """The console channel writes the message to mgops's log."""
