@@ -78,6 +78,9 @@ def serve(url: str, port: int, log: Path) -> subprocess.Popen[bytes]:
     return process
 
 
+lags: list[float] = []
+
+
 async def send_events(
     base: str, key: str, rate: int, seconds: int, new_every: int, senders: int
 ) -> dict[str, float]:
@@ -88,6 +91,7 @@ async def send_events(
     the instant it was due, so time spent waiting for a free connection counts.
     """
     sent: dict[str, float] = {}
+    lags.clear()
     queue: asyncio.Queue[tuple[int, float] | None] = asyncio.Queue()
 
     async def sender() -> None:
@@ -101,6 +105,7 @@ async def send_events(
                 dedup = f"bench-{n if fresh else n - n % new_every}"
                 if fresh:
                     sent[dedup] = due
+                    lags.append(time.time() - due)  # the sender's own delay
                 response = await c.post(
                     "/v2/enqueue",
                     json={
@@ -249,6 +254,7 @@ def run_backend(
         "events": args.rate * args.seconds,
         "rate": achieved,
         "cpu_ms": 1000 * cpu_used / (args.rate * args.seconds),
+        "lag_p99": percentile(lags, 99),
         "paged": len(latencies),
         "p50": statistics.median(latencies) if latencies else float("nan"),
         "p99": percentile(latencies, 99),
@@ -294,13 +300,14 @@ def main() -> None:
         finally:
             server.stop()
     print(
-        "| store | events sent (rate/s) | server CPU per event | "
+        "| store | events sent (rate/s) | sender lag p99 | server CPU per event | "
         "first page p50 / p99 (s) | timers fired | lateness p50 / p99 / max (s) |"
     )
-    print("|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|")
     for r in results:
         print(
             f"| {r['backend']} | {r['events']} ({r['rate']:.0f}/s) | "
+            f"{r['lag_p99']:.3f} s | "
             f"{r['cpu_ms']:.1f} ms | "
             f"{r['p50']:.3f} / {r['p99']:.3f} ({r['paged']} paged) | {r['timers']} | "
             f"{r['late_p50']:.3f} / {r['late_p99']:.3f} / {r['late_max']:.3f} |"
