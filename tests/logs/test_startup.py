@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from mgops.logs.engine import explain
+from mgops.logs.parser_cache import _trusted, default_cache_dir, load_parser
 
 QUERIES = [
     'jsonPayload.userId="u-4242"',
@@ -26,3 +29,54 @@ class TestPlanSize:
         sql = explain(query, strict=strict)[1].sql
 
         assert len(sql) < 7000
+
+
+class TestParserCache:
+    QUERY = 'severity>=ERROR AND path:"/a" | groupBy path | count'
+
+    def test_saved_tables_parse_alike(self, tmp_path: Path) -> None:
+        """The tables saved on the first run are loaded by the next one."""
+        built = load_parser(tmp_path)
+        saved = list(tmp_path.glob("query-parser-*.lark"))
+
+        loaded = load_parser(tmp_path)
+
+        assert len(saved) == 1
+        assert built.parse(self.QUERY) == loaded.parse(self.QUERY)
+        assert loaded.options.propagate_positions
+
+    def test_damaged_file_is_rebuilt(self, tmp_path: Path) -> None:
+        """A truncated cache file is replaced, not trusted."""
+        load_parser(tmp_path)
+        (saved,) = tmp_path.glob("query-parser-*.lark")
+        saved.write_bytes(saved.read_bytes()[:100])
+
+        parser = load_parser(tmp_path)
+
+        assert parser.parse(self.QUERY) is not None
+        assert saved.stat().st_size > 100
+
+    def test_file_others_may_write_is_not_loaded(self, tmp_path: Path) -> None:
+        """A cache file writable by others is never unpickled."""
+        load_parser(tmp_path)
+        (saved,) = tmp_path.glob("query-parser-*.lark")
+        saved.write_bytes(b"not a pickle")
+        saved.chmod(0o666)
+
+        assert not _trusted(saved)
+        assert load_parser(tmp_path).parse(self.QUERY) is not None
+
+    def test_unwritable_cache_still_parses(self, tmp_path: Path) -> None:
+        """A cache directory that cannot be made only costs the build."""
+        blocker = tmp_path / "file"
+        blocker.write_text("")
+
+        parser = load_parser(blocker / "mgops")
+
+        assert parser.parse(self.QUERY) is not None
+
+    def test_cache_dir_follows_xdg(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """$XDG_CACHE_HOME decides where the tables go."""
+        monkeypatch.setenv("XDG_CACHE_HOME", "/somewhere")
+
+        assert Path("/somewhere/mgops") == default_cache_dir()
