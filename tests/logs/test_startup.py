@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
+from mgops.cli.main import command_name
 from mgops.logs.engine import explain
 from mgops.logs.parser_cache import _trusted, default_cache_dir, load_parser
+from tests.logs.conftest import DATA
 
 QUERIES = [
     'jsonPayload.userId="u-4242"',
@@ -80,3 +84,51 @@ class TestParserCache:
         monkeypatch.setenv("XDG_CACHE_HOME", "/somewhere")
 
         assert Path("/somewhere/mgops") == default_cache_dir()
+
+
+HEAVY = ("sqlalchemy", "alembic", "fastapi", "starlette", "mgops.store", "mgops.web")
+PROBE = """
+import sys
+from mgops.cli.main import run_cli
+code = run_cli(sys.argv[1:])
+heavy = sorted(m for m in sys.modules if m.split(".")[0] in {heavy}
+               or any(m.startswith(h) for h in {heavy}))
+print(code, heavy)
+"""
+
+
+class TestCliImports:
+    @pytest.mark.parametrize(
+        "args",
+        [
+            ["logs", "--help"],
+            ["--db", "x.db", "logs", "explain", "severity>=ERROR"],
+            ["logs", "query", "-f", "csv", "upstream", str(DATA / "mixed.jsonl")],
+        ],
+    )
+    def test_logs_commands_load_no_store_or_web(self, args: list[str]) -> None:
+        """``mgops logs`` never imports the database layer or the web app."""
+        probe = PROBE.replace("{heavy}", repr(HEAVY))
+
+        run = subprocess.run(
+            [sys.executable, "-c", probe, *args],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+
+        assert "0 []" == run.stdout.strip().splitlines()[-1]
+
+    def test_command_name_skips_global_options(self) -> None:
+        """The command word is found after options and their values."""
+        assert "logs" == command_name(["--db", "logs", "logs", "query"])
+        assert "logs" == command_name(["--db=x.db", "--version", "logs"])
+        assert command_name(["--help"]) is None
+
+    def test_whole_cli_is_still_built_on_demand(self) -> None:
+        """``mgops.cli.main.app`` is the full CLI, every group registered."""
+        from mgops.cli import main
+
+        names = {group.name for group in main.app.registered_groups}
+
+        assert {"logs", "incident", "db", "pg"} <= names
