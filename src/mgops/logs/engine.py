@@ -20,6 +20,7 @@ from mgops.errors import QueryError
 from mgops.logs.ast import Query
 from mgops.logs.parse import parse_query
 from mgops.logs.plan import InputFile, Plan, build_plan, read_lines_sql
+from mgops.logs.prefilter import narrow, needles
 from mgops.logs.sources import LogSource, Prepared, prepare
 
 ProgressCallback = Callable[[float], None]
@@ -76,23 +77,33 @@ def run_query(
     limit: int | None = None,
     progress: ProgressCallback | None = None,
     threads: int | None = None,
+    narrowing: bool = True,
 ) -> QueryResult:
-    """Parse ``query_text`` and run it over ``sources``; raise ``QueryError``."""
+    """Parse ``query_text`` and run it over ``sources``; raise ``QueryError``.
+
+    ``narrowing`` lets a selective lookup skip lines that cannot match before
+    DuckDB reads them (``prefilter``); switching it off changes no answer.
+    """
     query = parse_query(query_text)
+    wanted = needles(query.filter) if narrowing else None
     with tempfile.TemporaryDirectory(prefix="mgops-logs-") as work:
         workdir = Path(work)
         prepared = prepare(sources, workdir)
+        files = narrow(prepared.files, wanted, workdir) if wanted else prepared.files
         connection = _connect(workdir, threads)
         try:
-            plan = _plan(connection, query, prepared.files, strict, since, until, limit)
+            plan = _plan(connection, query, files, strict, since, until, limit)
             try:
                 rows = _execute(connection, plan, progress)
             except _Retry as retry:
                 # Invalid UTF-8 or a line longer than the fast readers take:
                 # rewrite every input as clean, uncompressed NDJSON, read as text.
                 prepared = prepare(sources, workdir, sanitize=True)
+                files = prepared.files
+                if wanted:
+                    files = narrow(files, wanted, workdir)
                 plan = _plan(
-                    connection, query, prepared.files, strict, since, until, limit, True
+                    connection, query, files, strict, since, until, limit, True
                 )
                 rows = _execute(connection, plan, progress)
                 prepared.notes.append(retry.note)
