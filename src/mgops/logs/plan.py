@@ -62,6 +62,8 @@ STRUCT_MAX_LINE_BYTES = 16 << 20
 # A placeholder no query text can produce: sql_string() refuses NUL.
 _TEXT_TEST = "\x00text\x00"
 _SPAN_UNITS = {"s": "second", "m": "minute", "h": "hour", "d": "day"}
+# Columns struct mode adds beside the top-level keys it reads (names ignore case).
+_STRUCT_RESERVED = {"__t", "__d", "__g"}
 _AGGREGATING = ("groupBy", "count", "stats", "top", "timechart")
 
 
@@ -168,6 +170,7 @@ class _Builder:
             textual=self.textual,
         )
         self.facets: dict[str, str] = {}
+        self.relation = "__lines"  # where the filter reads; see bind_values
 
     def entry_test(self) -> str:
         """SQL that tells a LogEntry line from a flat payload line."""
@@ -217,6 +220,8 @@ class _Builder:
         if path not in self.paths:
             self.paths.append(path)
         head, *rest = path
+        if head.lower() in _STRUCT_RESERVED:
+            raise _NeedsText  # a column of that name would be ambiguous
         column = sql_ident(head) + "".join(f"[{sql_string(p)}]" for p in rest)
         if self.is_typed(path):
             return f"({column}->>'$')" if as_text else column
@@ -277,33 +282,38 @@ class _Builder:
     def bind_values(self, where: str) -> str:
         """Compute each filter value once per line, then test ``where``.
 
-        DuckDB inlines a subquery's expressions into the filter above it once
-        per reference, so values are bound as lambda parameters instead: the
-        extracted paths (``__w``), each field's value (``__d``), then each
-        value's type and text (``__g``). A lambda keeps the scan parallel and
-        in file order, which a LIMIT fence would not.
+        DuckDB copies an expression into every place that names it, so the
+        values ``where`` reads are computed in projections below the filter,
+        one layer per step (``self.relation``): the extracted paths (``__w``,
+        ``__s``), each field's value (``__d``), then each value's type and text
+        (``__g``). A filter over a projection that builds a struct is not pushed
+        into it, so each is computed once; this ran 25% faster than binding the
+        same values as lambda parameters (``list_transform([…], lambda …)``).
+        Projections keep the scan parallel and in file order.
         """
-        if self.facets:
-            facets = ", ".join(
-                f"{a.removeprefix('__g.')} := {e}" for a, e in self.facets.items()
-            )
-            where = f"list_transform([struct_pack({facets})], lambda __g: {where})[1]"
-        if self.derived:
-            derived = ", ".join(
-                f"{a.removeprefix('__d.')} := {e}" for e, a in self.derived.items()
-            )
-            where = f"list_transform([struct_pack({derived})], lambda __d: {where})[1]"
+        layers = []
+        text_test = "__t"
         if self.mode == "text" and (self.paths or self.text_paths or self.binds_text):
             if not (self.paths or self.text_paths):
                 self.text_paths.append(("__mgops_probe",))  # [NULL] for any object
             # Whichever list is read is NULL exactly when the line is text.
-            where = where.replace(
-                _TEXT_TEST, "(__w IS NULL)" if self.paths else "(__s IS NULL)"
+            text_test = "(__w IS NULL)" if self.paths else "(__s IS NULL)"
+            where = where.replace(_TEXT_TEST, text_test)
+            lists = [("__v AS __w", self.paths), ("__vs AS __s", self.text_paths)]
+            layers.append(", ".join(alias for alias, used in lists if used))
+        if self.derived:
+            derived = ", ".join(
+                f"{a.removeprefix('__d.')} := {e}" for e, a in self.derived.items()
             )
-            if self.paths:
-                where = f"list_transform([__v], lambda __w: {where})[1]"
-            if self.text_paths:
-                where = f"list_transform([__vs], lambda __s: {where})[1]"
+            layers.append(f"struct_pack({derived}) AS __d")
+        if self.facets:
+            facets = ", ".join(
+                f"{a.removeprefix('__g.')} := {e}" for a, e in self.facets.items()
+            )
+            layers.append(f"struct_pack({facets}) AS __g")
+        for layer in layers:
+            layer = layer.replace(_TEXT_TEST, text_test)
+            self.relation = f"(SELECT *, {layer} FROM {self.relation})"
         return where
 
     def _field(self, name: str) -> Field:
@@ -428,7 +438,7 @@ class _Builder:
             select = f"line, __t, {ts} AS timestamp, {sev} AS severity"
         else:
             select = "*"
-        sql = f"SELECT {select} FROM __lines WHERE {where}"
+        sql = f"SELECT {select} FROM {self.relation} WHERE {where}"
         if order:
             sql += " ORDER BY " + ", ".join(order)
         if limit is not None:
