@@ -74,6 +74,9 @@ class InputFile:
     path: str
     gzip: bool = False
     long_lines: bool = False
+    # Every line seen when sniffing was a JSON object: struct mode first tries
+    # reading it without ignore_errors, which costs DuckDB a fifth of its scan.
+    clean: bool = False
 
 
 @dataclass
@@ -84,6 +87,8 @@ class Plan:
     columns: list[str] = field(default_factory=list)
     prefilter: str | None = None
     timechart: bool = False
+    # Run when ``sql`` fails: the same statement, reading every line leniently.
+    fallback_sql: str | None = None
 
 
 def build_plan(
@@ -274,10 +279,13 @@ class _Builder:
         self.deriving = False  # display values are computed for matches only
 
         body, shape, columns, chart = self.stages(where, limit)
-        source = self.source()
         prefilter = prefilter_sql(self.query.filter) if self.mode == "text" else None
-        sql = f"WITH __lines AS ({source}) {body}"
-        return Plan(sql, self.mode, shape, columns, prefilter, chart)
+        sql = f"WITH __lines AS ({self.source()}) {body}"
+        plan = Plan(sql, self.mode, shape, columns, prefilter, chart)
+        if self.mode == "struct" and any(f.clean for f in self.files):
+            lenient = self.struct_source(lenient=True)
+            plan.fallback_sql = f"WITH __lines AS ({lenient}) {body}"
+        return plan
 
     def bind_values(self, where: str) -> str:
         """Compute each filter value once per line, then test ``where``.
@@ -346,14 +354,21 @@ class _Builder:
             f"SELECT line, {values} AS __v, {texts} AS __vs FROM ({reads}){where})"
         )
 
-    def struct_source(self) -> str:
+    def struct_source(self, *, lenient: bool = False) -> str:
+        """``read_json`` of the paths the query reads, typed as STRUCTs.
+
+        A file whose sniffed lines were all JSON objects is read strictly
+        unless ``lenient``: a line that does not fit then fails the statement
+        and the engine runs ``Plan.fallback_sql``, which reads every file with
+        ``ignore_errors`` (what a strict read that succeeds returns anyway).
+        """
         tree: dict[str, object] = {}
         for path in self.paths:
             _insert(tree, path, "JSON" if self.is_typed(path) else "VARCHAR")
         for marker in ENTRY_MARKERS:
-            # Presence is all that matters: an empty STRUCT reads any value
-            # as a non-NULL row of NULLs without copying it.
-            tree.setdefault(marker, {})
+            # Presence is all that matters, and any JSON value reads as a
+            # non-NULL VARCHAR (null as NULL), so no value makes the read fail.
+            tree.setdefault(marker, "VARCHAR")
         columns = (
             "{"
             + ", ".join(
@@ -364,7 +379,8 @@ class _Builder:
         reads = " UNION ALL ".join(
             f"SELECT * FROM read_json({sql_string(f.path)}, "
             "format='newline_delimited', "
-            f"columns={columns}, ignore_errors=true, "
+            f"columns={columns}, "
+            f"{'ignore_errors=true, ' if lenient or not f.clean else ''}"
             f"maximum_object_size={STRUCT_MAX_LINE_BYTES}"
             f"{', compression=' + sql_string('gzip') if f.gzip else ''})"
             for f in self.files

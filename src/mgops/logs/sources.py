@@ -144,7 +144,8 @@ def prepare(
         if kind == "empty":
             continue
         if kind == "ndjson" and not sanitize and not head.startswith(BOM):
-            prepared.files.append(InputFile(str(path), gzip=compressed))
+            clean = _objects_only(head)
+            prepared.files.append(InputFile(str(path), gzip=compressed, clean=clean))
             continue
         target = workdir / f"input-{index}.jsonl"
         with _open_text(path, compressed) as raw, target.open("wb") as out:
@@ -193,6 +194,15 @@ def _kind(head: bytes) -> str:
     if isinstance(record, dict) and "log" in record and set(record) <= _DOCKER_KEYS:
         return "Docker json-file log"
     return "ndjson"
+
+
+def _objects_only(head: bytes) -> bool:
+    """Every whole line of ``head`` is a JSON object (a hint, not a promise)."""
+    lines = head.split(b"\n")[:-1] if len(head) == _SNIFF_BYTES else head.split(b"\n")
+    try:
+        return all(isinstance(json.loads(line), dict) for line in lines if line.strip())
+    except ValueError:
+        return False
 
 
 def _rewrite(kind: str, raw: BinaryIO, out: BinaryIO) -> int:
