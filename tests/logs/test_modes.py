@@ -214,9 +214,54 @@ class TestStrictStructRead:
         assert [(4000,)] == result.rows
 
     def test_sniffed_objects_mark_the_file_clean(self) -> None:
-        """Only heads made of JSON objects are marked clean."""
-        from mgops.logs.sources import _objects_only
+        """Heads of JSON objects are clean; of LogEntries, entries too."""
+        from mgops.logs.sources import _head_shape
 
-        assert _objects_only(b'{"a":1}\n\n{"b":2}\n')
-        assert not _objects_only(b'{"a":1}\ntext\n')
-        assert not _objects_only(b'{"a":1}\n[1]\n')
+        assert (True, False) == _head_shape(b'{"a":1}\n\n{"insertId":"2"}\n')
+        assert (True, True) == _head_shape(b'{"logName":"x"}\n{"jsonPayload":{}}')
+        assert (False, False) == _head_shape(b'{"a":1}\ntext\n')
+        assert (False, False) == _head_shape(b'{"a":1}\n[1]\n')
+
+
+def rows_with_hint(
+    query: str, *, entries: bool, strict: bool
+) -> list[tuple[object, ...]]:
+    """Rows in text mode, planned as if the file did (not) look like LogEntries."""
+    from mgops.logs.engine import _connect
+    from mgops.logs.parse import parse_query
+    from mgops.logs.plan import InputFile, build_plan
+
+    files = [InputFile(str(SHAPES), entries=entries)]
+    plan = build_plan(parse_query(query), files, strict=strict, force_text=True)
+    connection = _connect(None, None)
+    try:
+        return list(connection.execute(plan.sql).fetchall())
+    finally:
+        connection.close()
+
+
+@settings(max_examples=60, deadline=None)
+@given(filters, st.booleans())
+def test_lazy_flat_paths_change_no_answer(query: str, strict: bool) -> None:
+    """Reading flat-only paths on demand (the LogEntry hint) changes no row,
+    even when the hint is wrong, as it is for the mixed shapes file."""
+    try:
+        expected = rows_with_hint(query, entries=False, strict=strict)
+    except QueryError:
+        return
+
+    assert expected == rows_with_hint(query, entries=True, strict=strict)
+
+
+def test_lazy_flat_paths_are_read_on_demand() -> None:
+    """With the hint, a flat-only path leaves the per-line extraction."""
+    from mgops.logs.parse import parse_query
+    from mgops.logs.plan import InputFile, build_plan
+
+    query = parse_query("jsonPayload.latencyMs>1000")
+    hinted = build_plan(query, [InputFile("x.jsonl", entries=True)]).sql
+    plain = build_plan(query, [InputFile("x.jsonl")]).sql
+
+    assert """'$."latencyMs"']""" in plain
+    assert """'$."latencyMs"']""" not in hinted
+    assert """try(json_extract_string(line, '$."latencyMs"'))""" in hinted

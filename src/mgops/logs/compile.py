@@ -234,10 +234,13 @@ class FilterCompiler:
         entry_test: str = "false",
         is_text: Callable[[], str] = lambda: "__t",
         textual: Callable[[Field], bool] = lambda field: False,
+        flat_value: Callable[[JsonPath, bool], str] | None = None,
     ) -> None:
         self.query = query
         self.strict = strict
         self.value = value
+        # Where a flat line's path is read; by default like any other value.
+        self.flat_value = flat_value or value
         self.check_regex = check_regex
         self.derive = derive
         self.facet = facet
@@ -278,7 +281,7 @@ class FilterCompiler:
             return self.derive(
                 f"(CASE WHEN {self.text_test()} THEN NULL ELSE {entry} END)"
             )
-        flat = [self.value(p, as_text) for p in field.flat]
+        flat = [self.flat_value(p, as_text) for p in field.flat]
         flat_sql = "NULL" if not flat else flat[0]
         if len(flat) > 1:
             flat_sql = f"coalesce({', '.join(flat)})"

@@ -32,6 +32,7 @@ A property test checks that answers with and without narrowing are equal.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import mmap
 import os
@@ -115,7 +116,7 @@ def narrow(files: list[InputFile], wanted: Needles, workdir: Path) -> list[Input
             continue
         target = workdir / f"narrowed-{index}.jsonl"
         if _copy_candidates(Path(source.path), target, wanted, workdir):
-            narrowed.append(InputFile(str(target), long_lines=source.long_lines))
+            narrowed.append(dataclasses.replace(source, path=str(target)))
         else:
             narrowed.append(source)
     return [f for f in narrowed if f.gzip or Path(f.path).stat().st_size]

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import BinaryIO, Protocol
 
 from mgops.errors import InputError
+from mgops.logs.fields import ENTRY_MARKERS
 from mgops.logs.plan import InputFile
 
 GZIP_MAGIC = b"\x1f\x8b"
@@ -144,8 +145,10 @@ def prepare(
         if kind == "empty":
             continue
         if kind == "ndjson" and not sanitize and not head.startswith(BOM):
-            clean = _objects_only(head)
-            prepared.files.append(InputFile(str(path), gzip=compressed, clean=clean))
+            clean, entries = _head_shape(head)
+            prepared.files.append(
+                InputFile(str(path), gzip=compressed, clean=clean, entries=entries)
+            )
             continue
         target = workdir / f"input-{index}.jsonl"
         with _open_text(path, compressed) as raw, target.open("wb") as out:
@@ -196,13 +199,22 @@ def _kind(head: bytes) -> str:
     return "ndjson"
 
 
-def _objects_only(head: bytes) -> bool:
-    """Every whole line of ``head`` is a JSON object (a hint, not a promise)."""
-    lines = head.split(b"\n")[:-1] if len(head) == _SNIFF_BYTES else head.split(b"\n")
+def _head_shape(head: bytes) -> tuple[bool, bool]:
+    """Whether every whole line of ``head`` is a JSON object, and a LogEntry.
+
+    Hints for the planner's choice of a faster reading, never promises: the
+    readings they choose give the same answers for any line.
+    """
+    lines = head.split(b"\n")
+    if len(head) == _SNIFF_BYTES:
+        lines.pop()  # cut short by the sniff
     try:
-        return all(isinstance(json.loads(line), dict) for line in lines if line.strip())
+        records = [json.loads(line) for line in lines if line.strip()]
     except ValueError:
-        return False
+        return False, False
+    if not all(isinstance(r, dict) for r in records):
+        return False, False
+    return True, all(any(m in r for m in ENTRY_MARKERS) for r in records)
 
 
 def _rewrite(kind: str, raw: BinaryIO, out: BinaryIO) -> int:
