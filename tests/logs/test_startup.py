@@ -132,3 +132,15 @@ class TestCliImports:
         names = {group.name for group in main.app.registered_groups}
 
         assert {"logs", "incident", "db", "pg"} <= names
+
+
+class TestConnection:
+    def test_duckdb_draws_no_progress_bar(self) -> None:
+        """DuckDB's own progress bar never lands in mgops's output."""
+        from mgops.logs.engine import _connect
+
+        connection = _connect(None, 1)
+        setting = "SELECT current_setting('enable_progress_bar_print')"
+
+        assert [(False,)] == connection.execute(setting).fetchall()
+        connection.close()

@@ -136,6 +136,9 @@ def _connect(workdir: Path | None, threads: int | None) -> Any:
     connection = duckdb.connect(":memory:")
     connection.execute("SET TimeZone = 'UTC'")
     connection.execute("SET memory_limit = '1200MB'")
+    # DuckDB draws its own progress bar on stdout after two seconds, into the
+    # CSV or JSON a caller is writing; progress goes to the callback instead.
+    connection.execute("SET enable_progress_bar_print = false")
     if workdir is not None:
         connection.execute(f"SET temp_directory = '{_quote(str(workdir / 'spill'))}'")
     if threads:
