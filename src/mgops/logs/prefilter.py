@@ -234,4 +234,13 @@ def _candidate_lines(
             newline = data.find(b"\n", match.end(), chunk_end)
             position = chunk_end if newline < 0 else newline + 1
             yield start, position
+        _release(data, chunk_start, chunk_end)
         chunk_start = chunk_end
+
+
+def _release(data: mmap.mmap, start: int, end: int) -> None:
+    """Unmap scanned pages: they stay in the page cache, but leave this
+    process's resident set, which would otherwise grow to the file's size."""
+    if hasattr(mmap, "MADV_DONTNEED"):
+        first = start - start % mmap.PAGESIZE
+        data.madvise(mmap.MADV_DONTNEED, first, end - end % mmap.PAGESIZE - first)
