@@ -6,6 +6,7 @@ import gzip
 import io
 import json
 import mmap
+import os
 from pathlib import Path
 
 import pytest
@@ -126,6 +127,25 @@ class TestNarrow:
         assert single is not None
         assert 8 == len(single)
         assert single == forked
+
+    def test_parts_without_a_child_are_scanned_here(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """When the system refuses to fork, this process scans every part."""
+        lines = [f'{{"userId":"u-{n % 5000}","n":{n}}}' for n in range(20_000)]
+        source = write_lines(tmp_path / "in.jsonl", lines)
+
+        def refuse() -> int:
+            raise BlockingIOError("fork: Resource temporarily unavailable")
+
+        monkeypatch.setattr(os, "fork", refuse)
+        with source.open("rb") as handle:
+            data = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+            spans = _scan(data, Needles((b"-4242",)), tmp_path, workers=3)
+            data.close()
+
+        assert spans is not None
+        assert 8 == len(spans)
 
 
 class TestSameAnswers:

@@ -144,30 +144,54 @@ def _scan(
     """Candidate line spans as flat (start, end) pairs; None when too many.
 
     A large file is cut at line ends into one part per core; forked children
-    scan all parts but the first, which this process scans meanwhile.
+    scan all parts but the first, which this process scans meanwhile (and any
+    part no child could be forked for, afterwards).
     """
     bounds = _parts(data, workers or _workers(len(data)))
-    children = []
-    for number, (start, end) in enumerate(bounds[1:], 1):
-        result = workdir / f"spans-{number}.bin"
-        pid = os.fork()
-        if pid == 0:  # the child: scan one part, write its spans, leave at once
-            status = 1
-            try:
-                spans = _scan_part(data, wanted, start, end)
-                result.write_bytes(spans.tobytes() if spans is not None else b"")
-                status = 0 if spans is not None else 2
-            finally:
-                os._exit(status)
-        children.append((pid, result))
-    found = _scan_part(data, wanted, *bounds[0])
-    for pid, result in children:
-        _, status = os.waitpid(pid, 0)
-        if found is not None and os.waitstatus_to_exitcode(status) == 0:
-            found.frombytes(result.read_bytes())
+    jobs: list[tuple[int, int, int | None, Path]] = []
+    statuses: dict[int, int] = {}
+    try:
+        for number, (start, end) in enumerate(bounds[1:], 1):
+            result = workdir / f"spans-{number}.bin"
+            jobs.append(
+                (start, end, _fork_scan(data, wanted, start, end, result), result)
+            )
+        found = _scan_part(data, wanted, *bounds[0])
+    finally:
+        for _, _, pid, _ in jobs:
+            if pid is not None:
+                statuses[pid] = os.waitpid(pid, 0)[1]
+
+    for start, end, pid, result in jobs:
+        if found is None:
+            return None
+        if pid is None:
+            part = _scan_part(data, wanted, start, end)
+        elif os.waitstatus_to_exitcode(statuses[pid]) == 0:
+            part = array("q", result.read_bytes())
         else:
-            found = None
+            part = None  # too many candidates there, or the child failed
+        found = None if part is None else found + part
     return found
+
+
+def _fork_scan(
+    data: mmap.mmap, wanted: Needles, start: int, end: int, result: Path
+) -> int | None:
+    """A child scanning one part into ``result``; None when none can be forked."""
+    try:
+        pid = os.fork()
+    except OSError:
+        return None
+    if pid == 0:  # the child: scan, write the spans, leave without cleanup
+        status = 1
+        try:
+            spans = _scan_part(data, wanted, start, end)
+            result.write_bytes(spans.tobytes() if spans is not None else b"")
+            status = 0 if spans is not None else 2
+        finally:
+            os._exit(status)
+    return pid
 
 
 def _workers(size: int) -> int:
