@@ -15,6 +15,7 @@ own start-up is measured on its own. ``--memory`` reports mgops's peak RSS
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import resource
 import subprocess
@@ -127,16 +128,17 @@ def main() -> None:
     path = str(args.file)
     subprocess.run(["cat", path], check=True, stdout=subprocess.DEVNULL)
     print(f"input: {path} ({args.file.stat().st_size / 1e9:.2f} GB)")
+    print(f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     startup = min(
         measure([sys.executable, "-m", "mgops", "logs", "--help"])[0] for _ in range(3)
     )
     print(f"mgops CLI start-up (mgops logs --help): {startup:.2f} s wall")
     print()
     print(
-        "| task | jq / mgops (wall) | mgops / DuckDB wall | mgops / DuckDB CPU "
-        "| mgops / grep -c wall | mgops / grep -c CPU |"
+        "| task | jq / mgops CPU | jq / mgops wall | mgops / DuckDB CPU "
+        "| mgops / DuckDB wall | mgops / grep -c CPU | mgops / grep -c wall |"
     )
-    print("|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|")
     for name, task in tasks(path).items():
         runs = commands(task, path, args.skip_jq)
         best: dict[str, tuple[float, float]] = {}
@@ -150,13 +152,15 @@ def main() -> None:
         m, d = best["mgops"], best["duckdb"]
         j, g = best.get("jq"), best.get("grep")
         print(
-            f"| {name} | {ratio(j[0] if j else None, m[0])} | {ratio(m[0], d[0])} | "
-            f"{ratio(m[1], d[1])} | {ratio(m[0], g[0] if g else None)} | "
-            f"{ratio(m[1], g[1] if g else None)} |"
+            f"| {name} | {ratio(j[1] if j else None, m[1])} | "
+            f"{ratio(j[0] if j else None, m[0])} | {ratio(m[1], d[1])} | "
+            f"{ratio(m[0], d[0])} | {ratio(m[1], g[1] if g else None)} | "
+            f"{ratio(m[0], g[0] if g else None)} |"
         )
         times = ", ".join(f"{t} {w:.2f}s/{c:.2f}s" for t, (w, c) in best.items())
         print(f"<!-- {name}: wall/cpu {times} -->")
 
+    print(f"load average at end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     if args.memory is not None:
         size = args.memory.stat().st_size / 1e9
         print()

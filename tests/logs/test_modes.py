@@ -7,6 +7,7 @@ Random filters over a file of every line shape are counted twice: as rows
 from __future__ import annotations
 
 import contextlib
+import tempfile
 from pathlib import Path
 
 from hypothesis import given, settings
@@ -14,7 +15,7 @@ from hypothesis import strategies as st
 
 from mgops.errors import QueryError
 from mgops.logs import FileSource, run_query
-from mgops.logs.engine import explain
+from mgops.logs.engine import _fetch, explain
 from tests.logs.conftest import DATA
 
 SHAPES = DATA / "mixed_shapes.jsonl"
@@ -151,3 +152,116 @@ def test_text_reading_matches_typed_reading(query: str) -> None:
         return
 
     assert count(query + " | count", strict=False) == expected
+
+
+OBJECT_LINES = [
+    '{"jsonPayload":{"path":"/a","latencyMs":1500},"severity":"ERROR"}',
+    '{"jsonPayload":{"path":"/b"},"severity":"INFO","insertId":"1"}',
+    '{"jsonPayload":"not an object","severity":"ERROR"}',
+    '{"jsonPayload":{"path":["/a","/b"]},"severity":40}',
+    '{"path":"/a","level":"error","latencyMs":"2000"}',
+    '{"logName":{"odd":true},"severity":"WARNING"}',
+    '{"textPayload":"upstream /a","severity":"ERROR"}',
+    '{"severity":null,"jsonPayload":{"path":null}}',
+    "{}",
+]
+AGGREGATES = [
+    "severity>=ERROR | groupBy jsonPayload.path | count",
+    "latencyMs>1000 | count",
+    'path="/a" | groupBy severity',
+    "severity>=WARNING | stats count() by path",
+]
+
+
+class TestStrictStructRead:
+    @settings(max_examples=40, deadline=None)
+    @given(
+        st.lists(st.sampled_from(OBJECT_LINES), max_size=10),
+        st.sampled_from(AGGREGATES),
+    )
+    def test_strict_read_or_fallback_answers_alike(
+        self, lines: list[str], query: str
+    ) -> None:
+        """A file of JSON objects is read strictly first; answers do not change."""
+        from mgops.logs.engine import _connect
+        from mgops.logs.parse import parse_query
+        from mgops.logs.plan import InputFile, build_plan
+
+        with tempfile.TemporaryDirectory() as work:
+            path = Path(work) / "objects.jsonl"
+            path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+            answers = []
+            for clean in (True, False):
+                files = [InputFile(str(path), clean=clean)]
+                plan = build_plan(parse_query(query), files)
+                connection = _connect(None, None)
+                try:
+                    answers.append(_fetch(connection, plan))
+                finally:
+                    connection.close()
+
+        assert answers[1] == answers[0]
+
+    def test_late_text_line_falls_back(self, tmp_path: Path) -> None:
+        """A text line past the sniffed head fails the strict read; the lenient
+        read answers."""
+        body = '{"jsonPayload":{"path":"/a"},"severity":"ERROR"}\n' * 2000
+        path = tmp_path / "late.jsonl"
+        path.write_text(body + "plain text ERROR line\n" + body, encoding="utf-8")
+
+        result = run_query("severity>=ERROR | count", [FileSource(path)])
+
+        assert [(4000,)] == result.rows
+
+    def test_sniffed_objects_mark_the_file_clean(self) -> None:
+        """Heads of JSON objects are clean; of LogEntries, entries too."""
+        from mgops.logs.sources import _head_shape
+
+        assert (True, False) == _head_shape(b'{"a":1}\n\n{"insertId":"2"}\n')
+        assert (True, True) == _head_shape(b'{"logName":"x"}\n{"jsonPayload":{}}')
+        assert (False, False) == _head_shape(b'{"a":1}\ntext\n')
+        assert (False, False) == _head_shape(b'{"a":1}\n[1]\n')
+
+
+def rows_with_hint(
+    query: str, *, entries: bool, strict: bool
+) -> list[tuple[object, ...]]:
+    """Rows in text mode, planned as if the file did (not) look like LogEntries."""
+    from mgops.logs.engine import _connect
+    from mgops.logs.parse import parse_query
+    from mgops.logs.plan import InputFile, build_plan
+
+    files = [InputFile(str(SHAPES), entries=entries)]
+    plan = build_plan(parse_query(query), files, strict=strict, force_text=True)
+    connection = _connect(None, None)
+    try:
+        return list(connection.execute(plan.sql).fetchall())
+    finally:
+        connection.close()
+
+
+@settings(max_examples=60, deadline=None)
+@given(filters, st.booleans())
+def test_lazy_flat_paths_change_no_answer(query: str, strict: bool) -> None:
+    """Reading flat-only paths on demand (the LogEntry hint) changes no row,
+    even when the hint is wrong, as it is for the mixed shapes file."""
+    try:
+        expected = rows_with_hint(query, entries=False, strict=strict)
+    except QueryError:
+        return
+
+    assert expected == rows_with_hint(query, entries=True, strict=strict)
+
+
+def test_lazy_flat_paths_are_read_on_demand() -> None:
+    """With the hint, a flat-only path leaves the per-line extraction."""
+    from mgops.logs.parse import parse_query
+    from mgops.logs.plan import InputFile, build_plan
+
+    query = parse_query("jsonPayload.latencyMs>1000")
+    hinted = build_plan(query, [InputFile("x.jsonl", entries=True)]).sql
+    plain = build_plan(query, [InputFile("x.jsonl")]).sql
+
+    assert """'$."latencyMs"']""" in plain
+    assert """'$."latencyMs"']""" not in hinted
+    assert """try(json_extract_string(line, '$."latencyMs"'))""" in hinted

@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING
 import typer
 
 from mgops.clock import SYSTEM_CLOCK, Clock
-from mgops.policy import Policy, load_policy
 
 if TYPE_CHECKING:
     from mgops.incidents.desk import Desk
+    from mgops.policy import Policy
     from mgops.store.db import Store
 
 
@@ -31,6 +31,8 @@ class AppContext:
 
     @cached_property
     def policy(self) -> Policy:
+        from mgops.policy import load_policy
+
         return load_policy(self.policy_path or os.environ.get("MGOPS_POLICY"))
 
     @cached_property

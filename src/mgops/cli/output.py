@@ -9,7 +9,6 @@ from datetime import datetime
 from typing import Any
 
 import typer
-from pydantic import BaseModel
 from rich.console import Console
 from rich.table import Table
 
@@ -23,7 +22,7 @@ JsonOption = typer.Option(False, "--json", help="Print JSON instead of a table."
 
 
 def to_jsonable(value: Any) -> Any:
-    if isinstance(value, BaseModel):
+    if _pydantic_model(value):
         return value.model_dump(mode="json")
     if isinstance(value, dict):
         return {str(k): to_jsonable(v) for k, v in value.items()}
@@ -34,6 +33,13 @@ def to_jsonable(value: Any) -> Any:
     if isinstance(value, bytes):
         return value.decode("utf-8", "backslashreplace")
     return value
+
+
+def _pydantic_model(value: Any) -> bool:
+    # pydantic is loaded by the commands that use it; if it is not loaded,
+    # no value can be one of its models.
+    pydantic = sys.modules.get("pydantic")
+    return pydantic is not None and isinstance(value, pydantic.BaseModel)
 
 
 def print_json(value: Any) -> None:

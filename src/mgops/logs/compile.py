@@ -63,6 +63,8 @@ NUMBER_LITERAL = _NUMBER = re.compile(
     r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?|[+-]?(nan|infinity)", re.I
 )
 _OPS = {"=": "=", "!=": "<>", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
+# A column, a bound lambda field (``__d.f1``) or a literal: cheap to repeat.
+_SIMPLE = re.compile(r"[\w.]+|'[A-Z]+'")
 
 
 def sql_string(text: str) -> str:
@@ -90,6 +92,24 @@ def severity_names(*, strict: bool) -> dict[str, int]:
     if not strict:
         names.update({k: SEVERITIES[v] for k, v in SEVERITY_ALIASES.items()})
     return names
+
+
+def bind_once(
+    name: str, values: dict[str, str], body: Callable[[dict[str, str]], str]
+) -> str:
+    """``body`` over ``values``, each computed once however often body uses it.
+
+    DuckDB copies an expression into every place that names it (a simple
+    ``CASE x WHEN …`` repeats x per branch), so nesting such forms over a long
+    expression makes planning grow exponentially: 120 ms for a severity shown
+    in entry output. A one-element ``list_transform`` binds them as a lambda
+    parameter instead. Simple values are pasted as they are.
+    """
+    if all(_SIMPLE.fullmatch(v) for v in values.values()):
+        return body(values)
+    fields = ", ".join(f"{k} := {v}" for k, v in values.items())
+    names = {k: f"{name}.{k}" for k in values}
+    return f"list_transform([struct_pack({fields})], lambda {name}: {body(names)})[1]"
 
 
 def severity_number_sql(kind: str, text: str, *, strict: bool) -> str:
@@ -214,10 +234,13 @@ class FilterCompiler:
         entry_test: str = "false",
         is_text: Callable[[], str] = lambda: "__t",
         textual: Callable[[Field], bool] = lambda field: False,
+        flat_value: Callable[[JsonPath, bool], str] | None = None,
     ) -> None:
         self.query = query
         self.strict = strict
         self.value = value
+        # Where a flat line's path is read; by default like any other value.
+        self.flat_value = flat_value or value
         self.check_regex = check_regex
         self.derive = derive
         self.facet = facet
@@ -258,7 +281,7 @@ class FilterCompiler:
             return self.derive(
                 f"(CASE WHEN {self.text_test()} THEN NULL ELSE {entry} END)"
             )
-        flat = [self.value(p, as_text) for p in field.flat]
+        flat = [self.flat_value(p, as_text) for p in field.flat]
         flat_sql = "NULL" if not flat else flat[0]
         if len(flat) > 1:
             flat_sql = f"coalesce({', '.join(flat)})"
@@ -278,12 +301,24 @@ class FilterCompiler:
     def severity(self, field: Field) -> str:
         value = self.field_value(field)
         kind, text = self.scalar_kind(value), self.text(value)
-        return f"coalesce({severity_number_sql(kind, text, strict=self.strict)}, 0)"
+        return bind_once(
+            "__sv",
+            {"k": kind, "t": text},
+            lambda v: (
+                "coalesce("
+                + severity_number_sql(v["k"], v["t"], strict=self.strict)
+                + ", 0)"
+            ),
+        )
 
     def timestamp(self, field: Field) -> str:
         value = self.field_value(field)
-        kind = self.scalar_kind(value)
-        return timestamp_sql(kind, self.text(value), strict=self.strict)
+        kind, text = self.scalar_kind(value), self.text(value)
+        return bind_once(
+            "__tv",
+            {"k": kind, "t": text},
+            lambda v: timestamp_sql(v["k"], v["t"], strict=self.strict),
+        )
 
     def text_value(self, field: Field) -> str:
         """A field as display text (severity as its name, time as RFC 3339)."""
@@ -291,7 +326,11 @@ class FilterCompiler:
             names = " ".join(
                 f"WHEN {n} THEN {sql_string(k)}" for k, n in SEVERITIES.items()
             )
-            return f"(CASE {self.severity(field)} {names} ELSE 'DEFAULT' END)"
+            return bind_once(
+                "__sn",
+                {"n": self.severity(field)},
+                lambda v: f"(CASE {v['n']} {names} ELSE 'DEFAULT' END)",
+            )
         if field.kind == "timestamp":
             return f"strftime({self.timestamp(field)}, '%Y-%m-%dT%H:%M:%S.%fZ')"
         if field.kind == "text":

@@ -20,6 +20,7 @@ from mgops.errors import QueryError
 from mgops.logs.ast import Query
 from mgops.logs.parse import parse_query
 from mgops.logs.plan import InputFile, Plan, build_plan, read_lines_sql
+from mgops.logs.prefilter import narrow, needles
 from mgops.logs.sources import LogSource, Prepared, prepare
 
 ProgressCallback = Callable[[float], None]
@@ -76,23 +77,33 @@ def run_query(
     limit: int | None = None,
     progress: ProgressCallback | None = None,
     threads: int | None = None,
+    narrowing: bool = True,
 ) -> QueryResult:
-    """Parse ``query_text`` and run it over ``sources``; raise ``QueryError``."""
+    """Parse ``query_text`` and run it over ``sources``; raise ``QueryError``.
+
+    ``narrowing`` lets a selective lookup skip lines that cannot match before
+    DuckDB reads them (``prefilter``); switching it off changes no answer.
+    """
     query = parse_query(query_text)
+    wanted = needles(query.filter) if narrowing else None
     with tempfile.TemporaryDirectory(prefix="mgops-logs-") as work:
         workdir = Path(work)
         prepared = prepare(sources, workdir)
+        files = narrow(prepared.files, wanted, workdir) if wanted else prepared.files
         connection = _connect(workdir, threads)
         try:
-            plan = _plan(connection, query, prepared.files, strict, since, until, limit)
+            plan = _plan(connection, query, files, strict, since, until, limit)
             try:
                 rows = _execute(connection, plan, progress)
             except _Retry as retry:
                 # Invalid UTF-8 or a line longer than the fast readers take:
                 # rewrite every input as clean, uncompressed NDJSON, read as text.
                 prepared = prepare(sources, workdir, sanitize=True)
+                files = prepared.files
+                if wanted:
+                    files = narrow(files, wanted, workdir)
                 plan = _plan(
-                    connection, query, prepared.files, strict, since, until, limit, True
+                    connection, query, files, strict, since, until, limit, True
                 )
                 rows = _execute(connection, plan, progress)
                 prepared.notes.append(retry.note)
@@ -125,6 +136,9 @@ def _connect(workdir: Path | None, threads: int | None) -> Any:
     connection = duckdb.connect(":memory:")
     connection.execute("SET TimeZone = 'UTC'")
     connection.execute("SET memory_limit = '1200MB'")
+    # DuckDB draws its own progress bar on stdout after two seconds, into the
+    # CSV or JSON a caller is writing; progress goes to the callback instead.
+    connection.execute("SET enable_progress_bar_print = false")
     if workdir is not None:
         connection.execute(f"SET temp_directory = '{_quote(str(workdir / 'spill'))}'")
     if threads:
@@ -178,7 +192,7 @@ def _execute(
         )
         watcher.start()
     try:
-        rows: list[tuple[Any, ...]] = connection.execute(plan.sql).fetchall()
+        rows: list[tuple[Any, ...]] = _fetch(connection, plan)
     except duckdb.Error as exc:
         text = str(exc)
         lowered = text.lower()
@@ -197,6 +211,20 @@ def _execute(
         if watcher is not None:
             watcher.join()
     return rows
+
+
+def _fetch(connection: Any, plan: Plan) -> list[tuple[Any, ...]]:
+    import duckdb
+
+    if plan.fallback_sql is not None:
+        try:
+            rows: list[tuple[Any, ...]] = connection.execute(plan.sql).fetchall()
+        except duckdb.Error:
+            pass  # a line the strict read refused; the lenient one decides
+        else:
+            return rows
+        return connection.execute(plan.fallback_sql).fetchall()  # type: ignore[no-any-return]
+    return connection.execute(plan.sql).fetchall()  # type: ignore[no-any-return]
 
 
 def _watch(connection: Any, progress: ProgressCallback, done: threading.Event) -> None:

@@ -30,7 +30,7 @@ from mgops.logs.ast import (
     Stage,
     Value,
 )
-from mgops.logs.grammar import GRAMMAR
+from mgops.logs.parser_cache import default_cache_dir, load_parser
 
 MAX_QUERY_CHARS = 20_000  # Cloud Logging's own cap, comments included
 
@@ -76,7 +76,7 @@ _ESCAPE_RE = re.compile(r"\\(u[0-9a-fA-F]{4}|x[0-9a-fA-F]{2}|[0-7]{1,3}|.)", re.
 
 @lru_cache(maxsize=1)
 def _parser() -> lark.Lark:
-    return lark.Lark(GRAMMAR, parser="lalr", propagate_positions=True)
+    return load_parser(default_cache_dir())
 
 
 def parse_query(text: str) -> Query:

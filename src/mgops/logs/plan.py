@@ -62,6 +62,8 @@ STRUCT_MAX_LINE_BYTES = 16 << 20
 # A placeholder no query text can produce: sql_string() refuses NUL.
 _TEXT_TEST = "\x00text\x00"
 _SPAN_UNITS = {"s": "second", "m": "minute", "h": "hour", "d": "day"}
+# Columns struct mode adds beside the top-level keys it reads (names ignore case).
+_STRUCT_RESERVED = {"__t", "__d", "__g"}
 _AGGREGATING = ("groupBy", "count", "stats", "top", "timechart")
 
 
@@ -72,6 +74,12 @@ class InputFile:
     path: str
     gzip: bool = False
     long_lines: bool = False
+    # Every line seen when sniffing was a JSON object: struct mode first tries
+    # reading it without ignore_errors, which costs DuckDB a fifth of its scan.
+    clean: bool = False
+    # Every sniffed line was a LogEntry: paths only flat lines use are read
+    # on demand rather than with every line's extraction.
+    entries: bool = False
 
 
 @dataclass
@@ -82,6 +90,8 @@ class Plan:
     columns: list[str] = field(default_factory=list)
     prefilter: str | None = None
     timechart: bool = False
+    # Run when ``sql`` fails: the same statement, reading every line leniently.
+    fallback_sql: str | None = None
 
 
 def build_plan(
@@ -166,8 +176,11 @@ class _Builder:
             entry_test=self.entry_test(),
             is_text=self.is_text,
             textual=self.textual,
+            flat_value=self.flat_value,
         )
         self.facets: dict[str, str] = {}
+        self.lazy_flat = bool(files) and all(f.entries for f in files)
+        self.relation = "__lines"  # where the filter reads; see bind_values
 
     def entry_test(self) -> str:
         """SQL that tells a LogEntry line from a flat payload line."""
@@ -217,12 +230,30 @@ class _Builder:
         if path not in self.paths:
             self.paths.append(path)
         head, *rest = path
+        if head.lower() in _STRUCT_RESERVED:
+            raise _NeedsText  # a column of that name would be ambiguous
         column = sql_ident(head) + "".join(f"[{sql_string(p)}]" for p in rest)
         if self.is_typed(path):
             return f"({column}->>'$')" if as_text else column
         if not as_text:
             raise _NeedsText  # declared as text, wanted as JSON: plan again
         return column
+
+    def flat_value(self, path: JsonPath, as_text: bool = False) -> str:
+        """A path read from flat lines only (a LogEntry has it elsewhere).
+
+        In text mode every line's paths are extracted in one call; a path only
+        flat lines use costs that call a tenth more. When the files look like
+        LogEntry exports, such a path is extracted on its own, inside the CASE
+        branch that only flat lines reach. Either way the value is the same.
+        """
+        listed = self.text_paths if as_text else self.paths
+        if self.mode != "text" or not self.deriving or not self.lazy_flat:
+            return self.value(path, as_text)
+        if path in listed:
+            return self.value(path, as_text)  # extracted anyway: free
+        function = "json_extract_string" if as_text else "json_extract"
+        return f"try({function}(line, {sql_string(json_path(path))}))"
 
     def line_value(self, path: JsonPath, as_text: bool) -> str:
         function = "json_extract_string" if as_text else "json_extract"
@@ -269,41 +300,49 @@ class _Builder:
         self.deriving = False  # display values are computed for matches only
 
         body, shape, columns, chart = self.stages(where, limit)
-        source = self.source()
         prefilter = prefilter_sql(self.query.filter) if self.mode == "text" else None
-        sql = f"WITH __lines AS ({source}) {body}"
-        return Plan(sql, self.mode, shape, columns, prefilter, chart)
+        sql = f"WITH __lines AS ({self.source()}) {body}"
+        plan = Plan(sql, self.mode, shape, columns, prefilter, chart)
+        if self.mode == "struct" and any(f.clean for f in self.files):
+            lenient = self.struct_source(lenient=True)
+            plan.fallback_sql = f"WITH __lines AS ({lenient}) {body}"
+        return plan
 
     def bind_values(self, where: str) -> str:
         """Compute each filter value once per line, then test ``where``.
 
-        DuckDB inlines a subquery's expressions into the filter above it once
-        per reference, so values are bound as lambda parameters instead: the
-        extracted paths (``__w``), each field's value (``__d``), then each
-        value's type and text (``__g``). A lambda keeps the scan parallel and
-        in file order, which a LIMIT fence would not.
+        DuckDB copies an expression into every place that names it, so the
+        values ``where`` reads are computed in projections below the filter,
+        one layer per step (``self.relation``): the extracted paths (``__w``,
+        ``__s``), each field's value (``__d``), then each value's type and text
+        (``__g``). A filter over a projection that builds a struct is not pushed
+        into it, so each is computed once; this ran 25% faster than binding the
+        same values as lambda parameters (``list_transform([…], lambda …)``).
+        Projections keep the scan parallel and in file order.
         """
-        if self.facets:
-            facets = ", ".join(
-                f"{a.removeprefix('__g.')} := {e}" for a, e in self.facets.items()
-            )
-            where = f"list_transform([struct_pack({facets})], lambda __g: {where})[1]"
-        if self.derived:
-            derived = ", ".join(
-                f"{a.removeprefix('__d.')} := {e}" for e, a in self.derived.items()
-            )
-            where = f"list_transform([struct_pack({derived})], lambda __d: {where})[1]"
+        layers = []
+        text_test = "__t"
         if self.mode == "text" and (self.paths or self.text_paths or self.binds_text):
             if not (self.paths or self.text_paths):
                 self.text_paths.append(("__mgops_probe",))  # [NULL] for any object
             # Whichever list is read is NULL exactly when the line is text.
-            where = where.replace(
-                _TEXT_TEST, "(__w IS NULL)" if self.paths else "(__s IS NULL)"
+            text_test = "(__w IS NULL)" if self.paths else "(__s IS NULL)"
+            where = where.replace(_TEXT_TEST, text_test)
+            lists = [("__v AS __w", self.paths), ("__vs AS __s", self.text_paths)]
+            layers.append(", ".join(alias for alias, used in lists if used))
+        if self.derived:
+            derived = ", ".join(
+                f"{a.removeprefix('__d.')} := {e}" for e, a in self.derived.items()
             )
-            if self.paths:
-                where = f"list_transform([__v], lambda __w: {where})[1]"
-            if self.text_paths:
-                where = f"list_transform([__vs], lambda __s: {where})[1]"
+            layers.append(f"struct_pack({derived}) AS __d")
+        if self.facets:
+            facets = ", ".join(
+                f"{a.removeprefix('__g.')} := {e}" for a, e in self.facets.items()
+            )
+            layers.append(f"struct_pack({facets}) AS __g")
+        for layer in layers:
+            layer = layer.replace(_TEXT_TEST, text_test)
+            self.relation = f"(SELECT *, {layer} FROM {self.relation})"
         return where
 
     def _field(self, name: str) -> Field:
@@ -336,14 +375,21 @@ class _Builder:
             f"SELECT line, {values} AS __v, {texts} AS __vs FROM ({reads}){where})"
         )
 
-    def struct_source(self) -> str:
+    def struct_source(self, *, lenient: bool = False) -> str:
+        """``read_json`` of the paths the query reads, typed as STRUCTs.
+
+        A file whose sniffed lines were all JSON objects is read strictly
+        unless ``lenient``: a line that does not fit then fails the statement
+        and the engine runs ``Plan.fallback_sql``, which reads every file with
+        ``ignore_errors`` (what a strict read that succeeds returns anyway).
+        """
         tree: dict[str, object] = {}
         for path in self.paths:
             _insert(tree, path, "JSON" if self.is_typed(path) else "VARCHAR")
         for marker in ENTRY_MARKERS:
-            # Presence is all that matters: an empty STRUCT reads any value
-            # as a non-NULL row of NULLs without copying it.
-            tree.setdefault(marker, {})
+            # Presence is all that matters, and any JSON value reads as a
+            # non-NULL VARCHAR (null as NULL), so no value makes the read fail.
+            tree.setdefault(marker, "VARCHAR")
         columns = (
             "{"
             + ", ".join(
@@ -354,7 +400,8 @@ class _Builder:
         reads = " UNION ALL ".join(
             f"SELECT * FROM read_json({sql_string(f.path)}, "
             "format='newline_delimited', "
-            f"columns={columns}, ignore_errors=true, "
+            f"columns={columns}, "
+            f"{'ignore_errors=true, ' if lenient or not f.clean else ''}"
             f"maximum_object_size={STRUCT_MAX_LINE_BYTES}"
             f"{', compression=' + sql_string('gzip') if f.gzip else ''})"
             for f in self.files
@@ -428,7 +475,7 @@ class _Builder:
             select = f"line, __t, {ts} AS timestamp, {sev} AS severity"
         else:
             select = "*"
-        sql = f"SELECT {select} FROM __lines WHERE {where}"
+        sql = f"SELECT {select} FROM {self.relation} WHERE {where}"
         if order:
             sql += " ORDER BY " + ", ".join(order)
         if limit is not None:

@@ -1,0 +1,270 @@
+"""Skip lines that cannot match before DuckDB splits and parses them.
+
+A selective lookup (``jsonPayload.userId="u-4242"``, a trace, a bare word)
+matches a handful of lines in millions. Reading every line through DuckDB costs
+far more than looking for the value's bytes the way grep does, so ``narrow``
+copies the lines that may match into a small file and DuckDB reads that one.
+It only ever drops lines; the full query still runs on the rest.
+
+When a line cannot match (why dropping it is exact):
+
+* Equality and "has" compare ``lower(value)`` with ``lower(literal)``, so a
+  matching value holds every character of the literal up to case. Only the
+  literal's runs of non-letters are free of case: DuckDB's ``lower`` maps
+  letters alone, and two non-ASCII letters to ASCII ones (U+0130 to ``i``,
+  KELVIN SIGN to ``k``; checked over every code point with DuckDB 2.0), but no
+  character to an ASCII digit or punctuation mark. So the value
+  holds the literal's longest non-letter run exactly (``-4242`` of ``u-4242``).
+* The value sits in the raw line as JSON, where an escape may spell the run
+  differently (``\\u0034`` for ``4``, ``\\/`` for ``/``). Lines holding a
+  backslash escape other than ``\\b \\f \\n \\r \\t`` (none of which spells a
+  printable character) are therefore always kept.
+* A number's text is not written in the line as DuckDB renders it (``4.2e3``
+  reads as ``4200.0``), and numeric literals also match numeric text (mgops
+  extension 7), so a literal made only of characters a number's text can
+  hold gets no needle. Severity and timestamps are compared by meaning, not by
+  text, so they get none either.
+
+``needles`` works out what every matching line must contain; ``narrow`` scans
+plain files for it (gzip stays with DuckDB, which decompresses in parallel).
+A property test checks that answers with and without narrowing are equal.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import mmap
+import os
+import re
+from array import array
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from mgops.logs.ast import And, Compare, Global, Node, Or, Value
+from mgops.logs.plan import InputFile
+
+MAX_WORKERS = 4
+MIN_NEEDLE = 3  # shorter runs match too many lines to be worth a pass
+# Scanning stops when this share of the bytes seen so far is kept: DuckDB
+# then reads the original file faster than Python copies most of it.
+MAX_KEPT_SHARE = 0.25
+_CHUNK_BYTES = 32 << 20
+_CASELESS_FIELDS = ("severity", "timestamp", "receivetimestamp")
+# Characters that can appear in the text DuckDB gives a JSON number.
+_NUMBER_CHARS = set("0123456789.+-eEinfatyINFATY")
+_ESCAPE = rb"\\[^bfnrt\n]"
+
+
+@dataclass(frozen=True)
+class Needles:
+    """Every matching line holds one of ``words`` as written, or an escape."""
+
+    words: tuple[bytes, ...]
+
+    def plain(self) -> re.Pattern[bytes]:
+        return re.compile(b"|".join(re.escape(w) for w in self.words))
+
+    def escaped(self) -> re.Pattern[bytes]:
+        return re.compile(b"|".join([*(re.escape(w) for w in self.words), _ESCAPE]))
+
+
+def needles(node: Node | None) -> Needles | None:
+    """What each line matching ``node`` must contain, or None when unknown."""
+    words = _words(node) if node is not None else None
+    return Needles(tuple(sorted(set(words)))) if words else None
+
+
+def _words(node: Node) -> list[bytes] | None:
+    if isinstance(node, And):
+        # Any one conjunct's needle will do; the longest skips fastest.
+        options = [w for w in (_words(i) for i in node.items) if w]
+        return max(options, key=lambda w: min(map(len, w)), default=None)
+    if isinstance(node, Or):
+        alternatives = [_words(i) for i in node.items]
+        if any(a is None for a in alternatives):
+            return None
+        return [w for a in alternatives if a for w in a]
+    if isinstance(node, Global):
+        return _needle(node.value.text)
+    if isinstance(node, Compare) and node.op in ("=", ":"):
+        if not isinstance(node.value, Value):
+            return None  # NULL_VALUE
+        if node.path.segments[0].lower() in _CASELESS_FIELDS:
+            return None
+        return _needle(node.value.text)
+    return None  # NOT, SEARCH, ranges, regular expressions, presence
+
+
+def _needle(literal: str) -> list[bytes] | None:
+    if not literal.isascii() or not literal.isprintable():
+        return None
+    if set(literal) <= _NUMBER_CHARS:
+        return None
+    runs = re.findall(r"[^A-Za-z]+", literal)
+    longest = max(runs, key=len, default="")
+    return [longest.encode("ascii")] if len(longest) >= MIN_NEEDLE else None
+
+
+def narrow(files: list[InputFile], wanted: Needles, workdir: Path) -> list[InputFile]:
+    """``files`` with each plain file replaced by its lines that may match."""
+    narrowed = []
+    for index, source in enumerate(files):
+        if source.gzip:
+            narrowed.append(source)
+            continue
+        target = workdir / f"narrowed-{index}.jsonl"
+        if _copy_candidates(Path(source.path), target, wanted, workdir):
+            narrowed.append(dataclasses.replace(source, path=str(target)))
+        else:
+            narrowed.append(source)
+    return [f for f in narrowed if f.gzip or Path(f.path).stat().st_size]
+
+
+def _copy_candidates(path: Path, target: Path, wanted: Needles, workdir: Path) -> bool:
+    """Write the candidate lines of ``path``; False when too many to be worth it."""
+    with path.open("rb") as handle, target.open("wb") as out:
+        if path.stat().st_size == 0:
+            return True
+        with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
+            spans = _scan(data, wanted, workdir)
+            if spans is None:
+                return False
+            for start, end in zip(spans[::2], spans[1::2], strict=True):
+                out.write(data[start:end])
+                if data[end - 1 : end] != b"\n":
+                    out.write(b"\n")
+    return True
+
+
+def _scan(
+    data: mmap.mmap, wanted: Needles, workdir: Path, workers: int | None = None
+) -> array[int] | None:
+    """Candidate line spans as flat (start, end) pairs; None when too many.
+
+    A large file is cut at line ends into one part per core; forked children
+    scan all parts but the first, which this process scans meanwhile (and any
+    part no child could be forked for, afterwards).
+    """
+    bounds = _parts(data, workers or _workers(len(data)))
+    jobs: list[tuple[int, int, int | None, Path]] = []
+    statuses: dict[int, int] = {}
+    try:
+        for number, (start, end) in enumerate(bounds[1:], 1):
+            result = workdir / f"spans-{number}.bin"
+            jobs.append(
+                (start, end, _fork_scan(data, wanted, start, end, result), result)
+            )
+        found = _scan_part(data, wanted, *bounds[0])
+    finally:
+        for _, _, pid, _ in jobs:
+            if pid is not None:
+                statuses[pid] = os.waitpid(pid, 0)[1]
+
+    for start, end, pid, result in jobs:
+        if found is None:
+            return None
+        if pid is None:
+            part = _scan_part(data, wanted, start, end)
+        elif os.waitstatus_to_exitcode(statuses[pid]) == 0:
+            part = array("q", result.read_bytes())
+        else:
+            part = None  # too many candidates there, or the child failed
+        found = None if part is None else found + part
+    return found
+
+
+def _fork_scan(
+    data: mmap.mmap, wanted: Needles, start: int, end: int, result: Path
+) -> int | None:
+    """A child scanning one part into ``result``; None when none can be forked."""
+    try:
+        pid = os.fork()
+    except OSError:
+        return None
+    if pid == 0:  # the child: scan, write the spans, leave without cleanup
+        status = 1
+        try:
+            spans = _scan_part(data, wanted, start, end)
+            result.write_bytes(spans.tobytes() if spans is not None else b"")
+            status = 0 if spans is not None else 2
+        finally:
+            os._exit(status)
+    return pid
+
+
+def _workers(size: int) -> int:
+    """Parts to scan at once: one per core, when forking is safe and worth it.
+
+    A child forked from a process with other threads may inherit a lock one of
+    them held; the scan forks only when this process runs a single thread (a
+    Linux count that also sees DuckDB's native threads).
+    """
+    if size < 4 * _CHUNK_BYTES or not hasattr(os, "fork"):
+        return 1
+    try:
+        if len(os.listdir("/proc/self/task")) != 1:
+            return 1
+        cores = len(os.sched_getaffinity(0))
+    except (OSError, AttributeError):
+        return 1
+    return max(1, min(cores, MAX_WORKERS))
+
+
+def _parts(data: mmap.mmap, count: int) -> list[tuple[int, int]]:
+    size = len(data)
+    cuts = [0]
+    for number in range(1, count):
+        newline = data.find(b"\n", max(cuts[-1], size * number // count))
+        if newline < 0:
+            break
+        cuts.append(newline + 1)
+    cuts.append(size)
+    return [(a, b) for a, b in itertools.pairwise(cuts) if a < b]
+
+
+def _scan_part(
+    data: mmap.mmap, wanted: Needles, first: int, last: int
+) -> array[int] | None:
+    spans = array("q")
+    kept = 0
+    for start, end in _candidate_lines(data, wanted, first, last):
+        spans.extend((start, end))
+        kept += end - start
+        if kept > MAX_KEPT_SHARE * (end - first) and kept > _CHUNK_BYTES // 8:
+            return None
+    return spans
+
+
+def _candidate_lines(
+    data: mmap.mmap, wanted: Needles, first: int, last: int
+) -> Iterator[tuple[int, int]]:
+    """(start, end) of each line holding a needle or an escape, in file order.
+
+    ``first`` and ``last`` are line starts (or the end of the file).
+    """
+    plain, escaped = wanted.plain(), wanted.escaped()
+    chunk_start = first
+    while chunk_start < last:
+        # Chunks end at a line end, so no line and no needle spans two.
+        newline = data.find(b"\n", min(chunk_start + _CHUNK_BYTES, last - 1), last)
+        chunk_end = last if newline < 0 else newline + 1
+        has_escape = data.find(b"\\", chunk_start, chunk_end) >= 0
+        pattern = escaped if has_escape else plain
+        position = chunk_start
+        while match := pattern.search(data, position, chunk_end):
+            start = data.rfind(b"\n", position, match.start()) + 1 or position
+            newline = data.find(b"\n", match.end(), chunk_end)
+            position = chunk_end if newline < 0 else newline + 1
+            yield start, position
+        _release(data, chunk_start, chunk_end)
+        chunk_start = chunk_end
+
+
+def _release(data: mmap.mmap, start: int, end: int) -> None:
+    """Unmap scanned pages: they stay in the page cache, but leave this
+    process's resident set, which would otherwise grow to the file's size."""
+    if hasattr(mmap, "MADV_DONTNEED"):
+        first = start - start % mmap.PAGESIZE
+        data.madvise(mmap.MADV_DONTNEED, first, end - end % mmap.PAGESIZE - first)

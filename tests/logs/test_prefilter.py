@@ -1,0 +1,254 @@
+"""Narrowing a file to the lines that may match changes no answer."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import mmap
+import os
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from mgops.errors import QueryError
+from mgops.logs import FileSource, QueryResult, StreamSource, run_query
+from mgops.logs.parse import parse_query
+from mgops.logs.plan import InputFile
+from mgops.logs.prefilter import Needles, _scan, narrow, needles
+
+TRACE = "projects/media-gateway/traces/6150b67d7495d9097e00b8ef366d457d"
+
+
+def needle_words(query: str) -> tuple[bytes, ...] | None:
+    found = needles(parse_query(query).filter)
+    return found.words if found else None
+
+
+def answer(result: QueryResult) -> tuple[object, ...]:
+    return (result.shape, result.columns, result.rows, result.records(), result.notes)
+
+
+class TestNeedles:
+    def test_longest_run_without_letters(self) -> None:
+        """A value's needle is its longest stretch free of letters."""
+        assert (b"-4242",) == needle_words('jsonPayload.userId="u-4242"')
+        assert (b"/6150",) == needle_words(f'trace="{TRACE}"')
+        assert (b"-4242",) == needle_words("u-4242")
+
+    def test_no_needle_where_text_is_not_compared(self) -> None:
+        """Numbers, severity, time, negation, ranges and short runs get none."""
+        for query in (
+            'userId="4242"',
+            "latencyMs=1.5e3",
+            'userId="-inf"',
+            "severity=ERROR",
+            'timestamp:"2024-12-06"',
+            'NOT userId="u-4242"',
+            'userId>"u-4242"',
+            'userId=~"u-4242"',
+            'userId="u-4"',
+            'userId="ü-4242"',
+            "userId=NULL_VALUE",
+            'SEARCH("u-4242")',
+        ):
+            assert needle_words(query) is None, query
+
+    def test_and_takes_one_side_or_needs_both(self) -> None:
+        """AND needs one conjunct's needle; OR needs a needle on every side."""
+        assert (b"-123456",) == needle_words(
+            'userId="u-4242" AND requestId="req-123456"'
+        )
+        assert (b"-4242", b"/6150") == needle_words(
+            f'userId="u-4242" OR trace="{TRACE}"'
+        )
+        assert needle_words('userId="u-4242" OR severity=ERROR') is None
+
+
+def write_lines(path: Path, lines: list[str]) -> Path:
+    path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+    return path
+
+
+class TestNarrow:
+    def test_keeps_lines_with_needle_or_escape(self, tmp_path: Path) -> None:
+        """Lines holding the run or a printable escape are kept, in order."""
+        lines = [
+            '{"userId":"u-4242"}',
+            '{"userId":"u-1"}',
+            '{"userId":"U-4242"}',
+            '{"userId":"u\\u002d4242"}',
+            '{"message":"two\\nlines"}',
+            '{"path":"a\\/b"}',
+        ]
+        source = write_lines(tmp_path / "in.jsonl", lines)
+        wanted = Needles((b"-4242",))
+
+        (narrowed,) = narrow([InputFile(str(source))], wanted, tmp_path)
+
+        kept = Path(narrowed.path).read_text(encoding="utf-8").splitlines()
+        assert [lines[0], lines[2], lines[3], lines[5]] == kept
+
+    def test_no_candidates_leaves_no_file(self, tmp_path: Path) -> None:
+        """A file with no candidate line is not read at all."""
+        source = write_lines(tmp_path / "in.jsonl", ['{"userId":"u-1"}'])
+
+        assert [] == narrow([InputFile(str(source))], Needles((b"-4242",)), tmp_path)
+
+    def test_gzip_is_left_to_duckdb(self, tmp_path: Path) -> None:
+        """Compressed input is read whole, as before."""
+        source = InputFile(str(tmp_path / "in.jsonl.gz"), gzip=True)
+
+        assert [source] == narrow([source], Needles((b"-4242",)), tmp_path)
+
+    def test_too_many_candidates_keep_the_original(self, tmp_path: Path) -> None:
+        """When most lines are candidates, DuckDB reads the original file."""
+        line = '{"userId":"u-4242","pad":"' + "x" * 200 + '"}'
+        source = write_lines(tmp_path / "in.jsonl", [line] * 30_000)
+
+        narrowed = narrow([InputFile(str(source))], Needles((b"-4242",)), tmp_path)
+
+        assert [InputFile(str(source))] == narrowed
+
+    def test_parts_scanned_in_parallel_agree(self, tmp_path: Path) -> None:
+        """Forked workers find the same spans as one process, in file order."""
+        lines = [f'{{"userId":"u-{n % 5000}","n":{n}}}' for n in range(20_000)]
+        source = write_lines(tmp_path / "in.jsonl", lines)
+        wanted = Needles((b"-4242",))
+
+        with source.open("rb") as handle:
+            data = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+            single = _scan(data, wanted, tmp_path, workers=1)
+            forked = _scan(data, wanted, tmp_path, workers=3)
+            data.close()
+
+        assert single is not None
+        assert 8 == len(single)
+        assert single == forked
+
+    def test_parts_without_a_child_are_scanned_here(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """When the system refuses to fork, this process scans every part."""
+        lines = [f'{{"userId":"u-{n % 5000}","n":{n}}}' for n in range(20_000)]
+        source = write_lines(tmp_path / "in.jsonl", lines)
+
+        def refuse() -> int:
+            raise BlockingIOError("fork: Resource temporarily unavailable")
+
+        monkeypatch.setattr(os, "fork", refuse)
+        with source.open("rb") as handle:
+            data = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+            spans = _scan(data, Needles((b"-4242",)), tmp_path, workers=3)
+            data.close()
+
+        assert spans is not None
+        assert 8 == len(spans)
+
+
+class TestSameAnswers:
+    @pytest.mark.parametrize(
+        "query",
+        [
+            'jsonPayload.userId="u-4242"',
+            "jsonPayload.userId:4242",
+            f'trace="{TRACE}"',
+            'userId="k-4242"',
+            "u-4242 | count",
+        ],
+    )
+    def test_case_escapes_and_unicode(self, query: str, tmp_path: Path) -> None:
+        """Case, JSON escapes and KELVIN SIGN never hide a match."""
+        lines = [
+            '{"jsonPayload":{"userId":"u-4242"},"severity":"INFO"}',
+            '{"jsonPayload":{"userId":"U-4242"}}',
+            '{"jsonPayload":{"userId":"u\\u002d4242"}}',
+            '{"jsonPayload":{"userId":"\\u212a-4242"}}',
+            '{"jsonPayload":{"userId":"\u212a-4242"}}',
+            '{"userId":["x","u-4242"]}',
+            f'{{"trace":"{TRACE.upper()}"}}',
+            '{"trace":"' + TRACE.replace("/", "\\/") + '"}',
+            "plain text u-4242",
+            '{"jsonPayload":{"userId":"u-1"}}',
+        ]
+        source = FileSource(write_lines(tmp_path / "in.jsonl", lines))
+
+        narrowed = run_query(query, [source])
+        whole = run_query(query, [source], narrowing=False)
+
+        assert answer(whole) == answer(narrowed)
+        assert narrowed.rows
+
+    def test_stdin_and_gzip(self, tmp_path: Path) -> None:
+        """Streams are narrowed once written down; gzip is read whole."""
+        data = b'{"userId":"u-4242"}\n{"userId":"u-1"}\n'
+        packed = tmp_path / "in.jsonl.gz"
+        packed.write_bytes(gzip.compress(data))
+        query = 'userId="u-4242"'
+
+        from_stdin = run_query(query, [StreamSource(io.BytesIO(data))])
+        from_gzip = run_query(query, [FileSource(packed)])
+
+        assert 1 == len(from_stdin.rows) == len(from_gzip.rows)
+
+
+VALUES = ["u-4242", "U-4242", "u-42420", "x/u-4242/y", "4242", "u-1", "", "k-4242"]
+SPELLINGS = [
+    lambda v: json.dumps(v),
+    lambda v: json.dumps(v).replace("-", "\\u002d"),
+    lambda v: json.dumps(v).replace("/", "\\/"),
+    lambda v: json.dumps(v, ensure_ascii=False).replace("k", "\u212a"),
+    lambda v: json.dumps(v.upper()),
+    lambda v: json.dumps([v, "z"]),
+    lambda v: "4242.0",
+]
+
+
+@st.composite
+def log_lines(draw: st.DrawFn) -> str:
+    value = draw(st.sampled_from(SPELLINGS))(draw(st.sampled_from(VALUES)))
+    shape = draw(st.integers(0, 3))
+    if shape == 0:
+        return f'{{"jsonPayload":{{"userId":{value}}},"trace":{value}}}'
+    if shape == 1:
+        return f'{{"userId":{value},"msg":"a\\nb"}}'
+    if shape == 2:
+        text = json.loads(value) if value.startswith('"') else value
+        return f"text line {text}"
+    return f'{{"labels":{{"k":{value}}},"severity":"ERROR"}}'
+
+
+QUERIES = st.sampled_from(
+    [
+        'userId="u-4242"',
+        "userId:4242",
+        'jsonPayload.userId="k-4242"',
+        'trace:"x/u-4242"',
+        "u-4242",
+        'labels.k="U-4242" OR userId="u-42420"',
+        'userId="u-4242" AND severity>=ERROR',
+        'userId="u-4242" | count',
+        'textPayload:"u-4242"',
+    ]
+)
+
+
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(st.lists(log_lines(), max_size=12), QUERIES)
+def test_narrowing_changes_no_answer(
+    tmp_path: Path, lines: list[str], query: str
+) -> None:
+    """Any file, any selective query: the same rows with and without narrowing."""
+    source = FileSource(write_lines(tmp_path / "prop.jsonl", lines))
+    try:
+        whole = run_query(query, [source], narrowing=False)
+    except QueryError:
+        return
+
+    assert answer(whole) == answer(run_query(query, [source]))
