@@ -1,18 +1,22 @@
 """Paging under load: event-to-first-notification latency and timer lateness.
 
     .venv/bin/python bench/paging.py [--rate 200] [--seconds 10] [--pages 10000]
+                                     [--new-every 10] [--together]
                                      [--backend sqlite|postgres|both]
 
 Two measurements per store backend, each against a real ``mgops serve`` process
 (API, intake and the worker in one process, as ``make run`` starts it):
 
-1. Intake: Events v2 triggers at ``--rate`` per second for ``--seconds``, each
-   with a fresh dedup key, so every event opens an incident and pages the
-   primary. Latency is from the moment the sender posts the event to the moment
-   the outbox records the primary's first notification as sent (console
-   channel, so no network peer adds noise).
-2. Timers: ``--pages`` open pages whose escalation deadlines fall due over 20
-   seconds, written straight into the store; the worker fires them. Lateness is
+1. Intake: Events v2 triggers at ``--rate`` per second for ``--seconds``. Every
+   ``--new-every``-th event opens an incident and pages the primary; the others
+   repeat an open alert. Latency runs from the instant an event was due to be
+   sent (open loop: a sender that falls behind counts against the server, and
+   its own lag is reported) to the moment the outbox records the primary's first
+   notification as sent (console channel, so no network peer adds noise). The
+   server's CPU time per event is read from ``/proc``.
+2. Timers: ``--pages`` open pages whose first step falls due over 20 seconds
+   after the events (or, with ``--together``, over the same seconds as the
+   events), written straight into the store; the worker fires them. Lateness is
    ``fired_at - due_at`` per timer.
 
 PostgreSQL is a real server this script starts on loopback (it needs the
@@ -163,7 +167,8 @@ def intake_latencies(store: Store, sent: dict[str, float], wait: float) -> list[
     return latencies
 
 
-def seed_timers(store: Store, count: int, spread: float) -> None:
+def seed_timers(store: Store, count: int, spread: float, delay: float = 5) -> None:
+    """``count`` open pages whose first step falls due over ``spread`` seconds."""
     now = SYSTEM_CLOCK.now()
     with store.session() as session:
         ensure_seeded(session, default_policy(), now=now)
@@ -181,7 +186,7 @@ def seed_timers(store: Store, count: int, spread: float) -> None:
         ]
         session.execute(insert(Page), pages)
         ids = list(session.scalars(select(Page.id).where(Page.reason == "bench")))
-        due0 = now + timedelta(seconds=5)
+        due0 = now + timedelta(seconds=delay)
         session.execute(
             insert(Timer),
             [
@@ -232,6 +237,9 @@ def run_backend(
     port = free_port()
     server = serve(url, port, work / f"serve-{name}.log")
     try:
+        if args.together:
+            # The pages' steps fall due while the events arrive.
+            seed_timers(store, args.pages, spread=args.seconds, delay=2)
         started, cpu_before = time.monotonic(), cpu_seconds(server.pid)
         sent = asyncio.run(
             send_events(
@@ -246,7 +254,8 @@ def run_backend(
         achieved = args.rate * args.seconds / (time.monotonic() - started)
         latencies = intake_latencies(store, sent, wait=120)
         cpu_used = cpu_seconds(server.pid) - cpu_before
-        seed_timers(store, args.pages, spread=20)
+        if not args.together:
+            seed_timers(store, args.pages, spread=20)
         lateness = timer_lateness(store, args.pages, wait=180)
     finally:
         server.terminate()
@@ -278,6 +287,11 @@ def main() -> None:
         type=int,
         default=1,
         help="1: every event opens an incident; 10: one in ten does",
+    )
+    parser.add_argument(
+        "--together",
+        action="store_true",
+        help="the pages' steps fall due during the events, not after them",
     )
     parser.add_argument(
         "--senders",
