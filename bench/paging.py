@@ -14,9 +14,9 @@ Two measurements per store backend, each against a real ``mgops serve`` process
    its own lag is reported) to the moment the outbox records the primary's first
    notification as sent (console channel, so no network peer adds noise). The
    server's CPU time per event is read from ``/proc``.
-2. Timers: ``--pages`` open pages whose first step falls due over 20 seconds
-   after the events (or, with ``--together``, over the same seconds as the
-   events), written straight into the store; the worker fires them. Lateness is
+2. Timers: ``--pages`` open pages whose first step falls due over ``--spread``
+   seconds (20) after the events or, with ``--together``, from two seconds into
+   them, written straight into the store; the worker fires them. Lateness is
    ``fired_at - due_at`` per timer.
 
 PostgreSQL is a real server this script starts on loopback (it needs the
@@ -239,7 +239,7 @@ def run_backend(
     try:
         if args.together:
             # The pages' steps fall due while the events arrive.
-            seed_timers(store, args.pages, spread=args.seconds, delay=2)
+            seed_timers(store, args.pages, spread=args.spread, delay=2)
         started, cpu_before = time.monotonic(), cpu_seconds(server.pid)
         sent = asyncio.run(
             send_events(
@@ -255,7 +255,7 @@ def run_backend(
         latencies = intake_latencies(store, sent, wait=120)
         cpu_used = cpu_seconds(server.pid) - cpu_before
         if not args.together:
-            seed_timers(store, args.pages, spread=20)
+            seed_timers(store, args.pages, spread=args.spread)
         lateness = timer_lateness(store, args.pages, wait=180)
     finally:
         server.terminate()
@@ -287,6 +287,12 @@ def main() -> None:
         type=int,
         default=1,
         help="1: every event opens an incident; 10: one in ten does",
+    )
+    parser.add_argument(
+        "--spread",
+        type=float,
+        default=20,
+        help="seconds over which the pages' first steps fall due",
     )
     parser.add_argument(
         "--together",
