@@ -115,6 +115,49 @@ class TestContract:
         assert int(codes[2].headers["retry-after"]) >= 1
 
 
+class TestContext:
+    def test_images_links_and_client_are_kept_on_the_alert(self, api: Api) -> None:
+        """A trigger's context arrives with its alert."""
+        images = [{"src": "https://grafana.example/render/p99.png", "alt": "p99"}]
+        links = [{"href": "https://runbooks.example/latency", "text": "Runbook"}]
+        api.event(
+            **trigger(dedup_key="ctx"),
+            images=images,
+            links=links,
+            client="Grafana",
+            client_url="https://grafana.example/d/api",
+        )
+
+        groups = api.get("/api/v1/alerts/groups")
+        annotations = groups[0]["alerts"][0]["annotations"]
+        assert {
+            "images": images,
+            "links": links,
+            "client": "Grafana",
+            "client_url": "https://grafana.example/d/api",
+        } == annotations
+
+    @pytest.mark.parametrize(
+        ("extra", "error"),
+        [
+            ({"images": {"src": "https://x"}}, "'images' must be an array"),
+            ({"images": [{"alt": "no src"}]}, "'images[0]'.src is required"),
+            ({"images": [{"src": "http://x/a.png"}]}, "must be an https URL"),
+            ({"links": ["https://x"]}, "'links[0]' must be an object"),
+            ({"links": [{"href": "https://x", "text": 5}]}, ".text must be a string"),
+            ({"client": 7}, "'client' must be a string"),
+        ],
+    )
+    def test_malformed_context_is_400_naming_it(
+        self, api: Api, extra: dict[str, Any], error: str
+    ) -> None:
+        response = api.event(**trigger(), **extra)
+
+        assert 400 == response.status_code
+        assert any(error in e for e in response.json()["errors"])
+        assert [] == api.get("/api/v1/alerts/groups")
+
+
 class TestLifecycle:
     def test_case_o8_duplicate_is_said_and_recorded(self, api: Api) -> None:
         """Same dedup key, other summary: one alert; the reply and timeline say so."""

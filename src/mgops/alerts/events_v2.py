@@ -33,6 +33,7 @@ from mgops.incidents.lifecycle import DeskEnv
 from mgops.store.models import Alert, AlertGroup, Incident, Integration, TimelineEntry
 
 ACTIONS = ("trigger", "acknowledge", "resolve")
+CONTEXT_FIELDS = ("images", "links", "client", "client_url")
 SEVERITIES = ("critical", "error", "warning", "info")
 MAX_BODY_BYTES = 512 * 1024
 
@@ -76,6 +77,7 @@ def validate_event(body: Any) -> dict[str, Any]:
         errors.append(f"'dedup_key' is required for event_action '{action}'")
     if action == "trigger":
         errors.extend(_payload_errors(body.get("payload")))
+        errors.extend(_context_errors(body))
     if errors:
         raise InvalidEvent(errors)
     return body
@@ -134,6 +136,36 @@ def _payload_errors(payload: Any) -> list[str]:
     return errors
 
 
+def _context_errors(body: dict[str, Any]) -> list[str]:
+    """``images``, ``links``, ``client`` and ``client_url`` as Events v2 shapes them."""
+    errors = []
+    for name, required in (("images", "src"), ("links", "href")):
+        items = body.get(name)
+        if items is None:
+            continue
+        if not isinstance(items, list):
+            errors.append(f"'{name}' must be an array")
+            continue
+        for index, item in enumerate(items):
+            where = f"'{name}[{index}]'"
+            if not isinstance(item, dict):
+                errors.append(f"{where} must be an object")
+            elif not isinstance(item.get(required), str) or not item[required]:
+                errors.append(f"{where}.{required} is required")
+            elif name == "images" and not item["src"].startswith("https://"):
+                errors.append(f"{where}.src must be an https URL")
+            else:
+                errors.extend(
+                    f"{where}.{key} must be a string"
+                    for key in ("src", "href", "alt", "text")
+                    if key in item and not isinstance(item[key], str)
+                )
+    for name in ("client", "client_url"):
+        if body.get(name) is not None and not isinstance(body[name], str):
+            errors.append(f"'{name}' must be a string")
+    return errors
+
+
 def _parse_time(value: Any) -> datetime | None:
     if not isinstance(value, str):
         return None
@@ -154,7 +186,8 @@ def ingest_event(
     action = body["event_action"]
     dedup = body.get("dedup_key") or str(uuid.uuid4())
     if action == "trigger":
-        return _trigger(env, integration, dedup, body["payload"]), dedup
+        context = {k: body[k] for k in CONTEXT_FIELDS if body.get(k) is not None}
+        return _trigger(env, integration, dedup, body["payload"], context), dedup
     result = IngestResult()
     group = find_open_group(env.session, integration, dedup, lock=True)
     if group is None:
@@ -318,7 +351,11 @@ def _repeat_trigger(
 
 
 def _trigger(
-    env: DeskEnv, integration: Integration, dedup: str, payload: dict[str, Any]
+    env: DeskEnv,
+    integration: Integration,
+    dedup: str,
+    payload: dict[str, Any],
+    context: dict[str, Any],
 ) -> IngestResult:
     repeat = _repeat_trigger(env, integration, dedup, payload["summary"].strip())
     if repeat is not None:
@@ -355,7 +392,10 @@ def _trigger(
         status="firing",
         summary=summary,
         labels=labels,
-        annotations={"custom_details": details} if details is not None else {},
+        annotations={
+            **({"custom_details": details} if details is not None else {}),
+            **context,  # images, links and the client, kept as sent
+        },
         starts_at=_parse_time(payload.get("timestamp")) or now,
         ends_at=None,
         now=now,

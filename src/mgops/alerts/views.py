@@ -19,6 +19,8 @@ class AlertView(BaseModel):
     status: str
     summary: str
     labels: dict[str, Any]
+    # Alertmanager annotations; for Events v2: custom_details, images, links, client.
+    annotations: dict[str, Any]
     starts_at: datetime | None
     ends_at: datetime | None
     last_seen: datetime
@@ -65,6 +67,7 @@ def group_view(group: AlertGroup) -> AlertGroupView:
                 status=a.status,
                 summary=a.summary,
                 labels=dict(a.labels),
+                annotations=dict(a.annotations),
                 starts_at=a.starts_at,
                 ends_at=a.ends_at,
                 last_seen=a.last_seen,

@@ -133,6 +133,31 @@ _EVENT_SCHEMA: dict[str, Any] = {
                 "dedup_key": {"anyOf": [_DEDUP_KEY, {"type": "null"}]},
                 "event_action": {"type": "string", "enum": ["trigger"]},
                 "payload": _PAYLOAD,
+                "images": {
+                    "type": ["array", "null"],
+                    "items": {
+                        "type": "object",
+                        "required": ["src"],
+                        "properties": {
+                            "src": {"type": "string", "pattern": "^https://"},
+                            "href": {"type": "string"},
+                            "alt": {"type": "string"},
+                        },
+                    },
+                },
+                "links": {
+                    "type": ["array", "null"],
+                    "items": {
+                        "type": "object",
+                        "required": ["href"],
+                        "properties": {
+                            "href": {"type": "string", "minLength": 1},
+                            "text": {"type": "string"},
+                        },
+                    },
+                },
+                "client": {"type": ["string", "null"]},
+                "client_url": {"type": ["string", "null"]},
             },
         },
         {
