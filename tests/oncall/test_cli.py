@@ -326,3 +326,54 @@ class TestExitCodes:
         assert done.returncode == exitcodes.NOT_FOUND
         assert "Traceback" not in done.stderr
         assert "nobody" in done.stderr
+
+
+class TestThroughServer:
+    def test_who_through_server_answers_as_the_local_store(
+        self, invoke: Invoke, tmp_path: Path, r4_policy_file: Path, clock: ManualClock
+    ) -> None:
+        """``oncall who --server`` asks the server, which reads the same rotation."""
+        from mgops.access import create_token
+        from mgops.policy import load_policy
+        from mgops.store.db import Store
+        from tests.web.live import live_server
+
+        invoke(
+            "oncall", "override", "add", "--person", "engineer-a",
+            "--from", "2026-03-18 10:00", "--to", "2026-03-18 14:00",
+        )  # fmt: skip
+        local = json.loads(
+            invoke("oncall", "who", "--at", "2026-03-18 12:00", "--json").stdout
+        )
+        store = Store(f"sqlite:///{tmp_path / 'mgops.db'}")
+        with store.session() as session:
+            _, token = create_token(session, name="t", role="viewer", now=NOW)
+        with live_server(store, load_policy(str(r4_policy_file)), clock=clock) as url:
+            remote = json.loads(
+                invoke(
+                    "--server",
+                    url,
+                    "--token",
+                    token,
+                    "oncall",
+                    "who",
+                    "--at",
+                    "2026-03-18 12:00",
+                    "--json",
+                ).stdout
+            )
+            other = invoke(
+                "--server",
+                url,
+                "--token",
+                token,
+                "oncall",
+                "override",
+                "list",
+                ok=False,
+            )
+        store.dispose()
+
+        assert local == remote
+        assert "engineer-a" == remote[0]["primary"] and remote[0]["via_override"]
+        assert isinstance(other.exception, InputError)  # not over HTTP yet: refused

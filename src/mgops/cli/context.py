@@ -48,9 +48,10 @@ class AppContext:
     def require_local(self, what: str) -> None:
         """Refuse to act on the local store while a server is named.
 
-        Limitation: on-call schedules and people have no REST API yet, so these
-        commands cannot follow ``--server``; silently using a local file instead
-        would page from a rotation the server never sees.
+        Limitation: apart from "who is on call" (``GET /api/v1/oncall``), on-call
+        schedules and people have no REST API yet, so those commands cannot
+        follow ``--server``; silently using a local file instead would page from
+        a rotation the server never sees.
         """
         if self.server:
             from mgops.errors import InputError

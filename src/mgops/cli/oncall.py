@@ -117,15 +117,18 @@ def _who(
     ctx: typer.Context, schedule: str | None, at: str | None, as_json: bool
 ) -> None:
     from mgops.cli.oncall_render import local, plain
-    from mgops.oncall.service import next_handoff, who_is_on_call
+    from mgops.oncall.rotation import zone_named
 
-    with desk(ctx) as d:
-        answers = []
-        for name in _names(d.session, schedule):
-            when = d.when(at, name)
-            found = who_is_on_call(d.session, name, when)
-            handoff = next_handoff(d.session, name, when)
-            answers.append((name, d.zone(name), found, handoff))
+    context = app_context(ctx)
+    found_all = (
+        _who_remote(context, schedule, at)
+        if context.server
+        else _who_local(ctx, schedule, at)
+    )
+    answers = [
+        (a.oncall.schedule, zone_named(a.timezone), a.oncall, a.next_handoff)
+        for a in found_all
+    ]
 
     def render() -> None:
         table(
@@ -146,6 +149,57 @@ def _who(
 
     data = [{**plain(found), "next_handoff": plain(h)} for _, _, found, h in answers]
     emit(data, as_json, render)
+
+
+def _who_local(ctx: typer.Context, schedule: str | None, at: str | None) -> list[Any]:
+    from mgops.oncall.service import who_answers
+
+    with desk(ctx) as d:
+        return who_answers(d.session, schedule, at, now=d.now)
+
+
+def _who_remote(context: AppContext, schedule: str | None, at: str | None) -> list[Any]:
+    """The same answers from the server named by ``--server`` (its store, its clock)."""
+    from mgops.incidents.desk import ApiClient
+    from mgops.oncall.schedule import Handoff, OnCall
+    from mgops.oncall.service import WhoAnswer
+
+    assert context.server is not None
+    rows = ApiClient(context.server, context.token).call(
+        "GET", "/api/v1/oncall", params={"schedule": schedule, "at": at}
+    )
+
+    def instant(text: str) -> datetime:
+        return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+    answers = []
+    for row in rows:
+        handoff = row["next_handoff"]
+        answers.append(
+            WhoAnswer(
+                row["timezone"],
+                OnCall(
+                    schedule=row["schedule"],
+                    at=instant(row["at"]),
+                    primary=row["primary"],
+                    secondary=row["secondary"],
+                    shift_start=instant(row["shift_start"]),
+                    shift_end=instant(row["shift_end"]),
+                    via_override=row["via_override"],
+                    override_id=row["override_id"],
+                    covering=row["covering"],
+                ),
+                Handoff(
+                    schedule=row["schedule"],
+                    shift=handoff["shift"],
+                    at=instant(handoff["at"]),
+                    outgoing=handoff["outgoing"],
+                    incoming=handoff["incoming"],
+                    shift_end=instant(handoff["shift_end"]),
+                ),
+            )
+        )
+    return answers
 
 
 def _primary_text(found: Any) -> str:

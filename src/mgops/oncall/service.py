@@ -33,6 +33,8 @@ from mgops.oncall.rotation import (
     Segment,
     initial_epoch,
     make_rule,
+    parse_when,
+    zone_named,
 )
 from mgops.oncall.rotation import (
     MemberChange as RotationChange,
@@ -455,3 +457,38 @@ def _override_view(schedule: str, o: ScheduleOverride) -> OverrideView:
         created_at=o.created_at,
         removed_at=o.removed_at,
     )
+
+
+@dataclass(frozen=True)
+class WhoAnswer:
+    """One schedule's answer to "who is on call at …", with its next hand-off."""
+
+    timezone: str
+    oncall: OnCall
+    next_handoff: Handoff
+
+
+def who_answers(
+    session: Session, schedule: str | None, at: str | None, *, now: datetime
+) -> list[WhoAnswer]:
+    """Every schedule's (or one's) on-call at ``at``: ISO text, read in each
+    schedule's own zone when it has no offset; None or "now" means ``now``."""
+    rows = (
+        [schedule_row(session, schedule)]
+        if schedule is not None
+        else [schedule_row(session, name) for name in schedule_names(session)]
+    )
+    answers = []
+    for row in rows:
+        zone = zone_named(row.timezone)
+        when = (
+            now if at is None or at.strip().lower() == "now" else parse_when(at, zone)
+        )
+        answers.append(
+            WhoAnswer(
+                row.timezone,
+                who_is_on_call(session, row.name, when),
+                next_handoff(session, row.name, when),
+            )
+        )
+    return answers

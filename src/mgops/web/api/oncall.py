@@ -1,14 +1,16 @@
-"""``/api/v1/oncall/{schedule}.ics``: the rotation as an iCalendar feed."""
+"""On-call over HTTP: who is on call (``/api/v1/oncall``) and the iCalendar feed."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 from fastapi.responses import Response
+from pydantic import BaseModel
 
 from mgops.oncall.ical import feed_text
-from mgops.oncall.service import ensure_seeded
+from mgops.oncall.service import ensure_seeded, who_answers
 from mgops.web.api.errors import ERROR_RESPONSES
 from mgops.web.deps import State, Viewer
 
@@ -16,6 +18,70 @@ router = APIRouter(prefix="/api/v1/oncall", tags=["oncall"], responses=ERROR_RES
 ScheduleName = Annotated[
     str, Path(min_length=1, max_length=80, pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
 ]
+
+
+class HandoffView(BaseModel):
+    at: datetime
+    shift: int
+    outgoing: str | None
+    incoming: str | None
+    shift_end: datetime
+
+
+class OnCallView(BaseModel):
+    schedule: str
+    timezone: str
+    at: datetime
+    primary: str | None
+    secondary: str | None
+    shift_start: datetime
+    shift_end: datetime
+    via_override: bool
+    override_id: int | None
+    covering: str | None
+    next_handoff: HandoffView
+
+
+@router.get("", response_model=list[OnCallView])
+def who_is_on_call(
+    state: State,
+    who: Viewer,
+    schedule: Annotated[str | None, Query(max_length=80)] = None,
+    at: Annotated[
+        str | None,
+        Query(
+            max_length=64,
+            description="ISO 8601; without an offset, read in each schedule's zone",
+        ),
+    ] = None,
+) -> list[OnCallView]:
+    """Primary and secondary on every schedule (or one), now or at ``at``."""
+    now = state.clock.now()
+    with state.store.session() as session:
+        ensure_seeded(session, state.policy, now=now)
+        answers = who_answers(session, schedule, at, now=now)
+    return [
+        OnCallView(
+            schedule=a.oncall.schedule,
+            timezone=a.timezone,
+            at=a.oncall.at,
+            primary=a.oncall.primary,
+            secondary=a.oncall.secondary,
+            shift_start=a.oncall.shift_start,
+            shift_end=a.oncall.shift_end,
+            via_override=a.oncall.via_override,
+            override_id=a.oncall.override_id,
+            covering=a.oncall.covering,
+            next_handoff=HandoffView(
+                at=a.next_handoff.at,
+                shift=a.next_handoff.shift,
+                outgoing=a.next_handoff.outgoing,
+                incoming=a.next_handoff.incoming,
+                shift_end=a.next_handoff.shift_end,
+            ),
+        )
+        for a in answers
+    ]
 
 
 @router.get(
