@@ -368,7 +368,7 @@ class TestThroughServer:
                 "--token",
                 token,
                 "oncall",
-                "override",
+                "member",
                 "list",
                 ok=False,
             )
@@ -376,4 +376,54 @@ class TestThroughServer:
 
         assert local == remote
         assert "engineer-a" == remote[0]["primary"] and remote[0]["via_override"]
-        assert isinstance(other.exception, InputError)  # not over HTTP yet: refused
+        assert isinstance(other.exception, InputError), other.output  # no HTTP yet
+
+    def test_overrides_through_server(
+        self, invoke: Invoke, tmp_path: Path, r4_policy_file: Path, clock: ManualClock
+    ) -> None:
+        """Add, list and remove an override on the server's store; viewers may not."""
+        from mgops.access import create_token
+        from mgops.errors import Forbidden
+        from mgops.policy import load_policy
+        from mgops.store.db import Store
+        from tests.web.live import live_server
+
+        store = Store(f"sqlite:///{tmp_path / 'server.db'}")
+        with store.session() as session:
+            _, responder = create_token(session, name="ann", role="responder", now=NOW)
+            _, viewer = create_token(session, name="vic", role="viewer", now=NOW)
+        window = ("--from", "2026-03-18 10:00", "--to", "2026-03-18 14:00")
+        with live_server(store, load_policy(str(r4_policy_file)), clock=clock) as url:
+
+            def remote(token: str, *args: str, ok: bool = True) -> Any:
+                return invoke("--server", url, "--token", token, *args, ok=ok)
+
+            made = json.loads(
+                remote(
+                    responder, "oncall", "override", "add", "--person", "engineer-a",
+                    *window, "--reason", "swap", "--json",
+                ).stdout
+            )  # fmt: skip
+            refused = remote(
+                viewer, "oncall", "override", "add", "--person", "engineer-b",
+                *window, ok=False,
+            )  # fmt: skip
+            listed = json.loads(
+                remote(viewer, "oncall", "override", "list", "--json").stdout
+            )
+            remote(responder, "oncall", "override", "remove", str(made["id"]))
+            after = json.loads(
+                remote(viewer, "oncall", "override", "list", "--all", "--json").stdout
+            )
+        store.dispose()
+        local = json.loads(invoke("oncall", "override", "list", "--json").stdout)
+
+        assert ("engineer-a", "ann", "2026-03-18T09:00:00Z") == (
+            made["person"],
+            made["created_by"],
+            made["starts_at"].replace("+00:00", "Z"),
+        )  # 10:00 in Berlin
+        assert isinstance(refused.exception, Forbidden)
+        assert [made["id"]] == [o["id"] for o in listed]
+        assert after[0]["removed_at"] is not None
+        assert [] == local  # the local store was never touched

@@ -48,9 +48,9 @@ class AppContext:
     def require_local(self, what: str) -> None:
         """Refuse to act on the local store while a server is named.
 
-        Limitation: apart from "who is on call" (``GET /api/v1/oncall``), on-call
-        schedules and people have no REST API yet, so those commands cannot
-        follow ``--server``; silently using a local file instead would page from
+        Limitation: apart from "who is on call" and overrides (under
+        ``/api/v1/oncall``), on-call schedules and people have no REST API yet,
+        so those commands cannot follow ``--server``; silently using a local file instead would page from
         a rotation the server never sees.
         """
         if self.server:

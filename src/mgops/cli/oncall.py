@@ -202,6 +202,28 @@ def _who_remote(context: AppContext, schedule: str | None, at: str | None) -> li
     return answers
 
 
+def _api(context: AppContext) -> Any:
+    from mgops.incidents.desk import ApiClient
+
+    assert context.server is not None
+    return ApiClient(context.server, context.token)
+
+
+def _instant(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text.replace("Z", "+00:00")) if text else None
+
+
+def _override_from_api(row: dict[str, Any]) -> tuple[Any, ZoneInfo]:
+    """An override as the server returned it, with its schedule's zone."""
+    from mgops.oncall.rotation import zone_named
+    from mgops.oncall.service import OverrideView
+
+    times = ("starts_at", "ends_at", "created_at", "removed_at")
+    fields = {k: v for k, v in row.items() if k != "timezone"}
+    fields.update({k: _instant(row[k]) for k in times})
+    return OverrideView(**fields), zone_named(row["timezone"])
+
+
 def _primary_text(found: Any) -> str:
     if found.primary is None:
         return "(nobody)"
@@ -307,20 +329,37 @@ def override_add(
     from mgops.cli.oncall_render import local, plain
     from mgops.oncall.service import add_override, schedule_row
 
-    with desk(ctx) as d:
-        name = schedule_row(d.session, schedule).name
-        made = add_override(
-            d.session,
-            name,
+    context = app_context(ctx)
+    if context.server:
+        from mgops.oncall.requests import OverrideIn
+
+        body = OverrideIn(
             person=person,
             covers=covers,
-            starts_at=d.when(start, name),
-            ends_at=d.when(end, name),
+            starts_at=start,
+            ends_at=end,
             reason=reason,
-            actor=current_actor(),
-            now=d.now,
+            schedule=schedule,
         )
-        zone = d.zone(name)
+        made, zone = _override_from_api(
+            _api(context).call("POST", "/api/v1/oncall/overrides", body)
+        )
+        name = made.schedule
+    else:
+        with desk(ctx) as d:
+            name = schedule_row(d.session, schedule).name
+            made = add_override(
+                d.session,
+                name,
+                person=person,
+                covers=covers,
+                starts_at=d.when(start, name),
+                ends_at=d.when(end, name),
+                reason=reason,
+                actor=current_actor(),
+                now=d.now,
+            )
+            zone = d.zone(name)
     what = f"{made.person} covers {made.covers}" if made.covers else made.person
     emit(
         plain(made),
@@ -343,9 +382,22 @@ def override_list(
     from mgops.cli.oncall_render import local, plain
     from mgops.oncall.service import list_overrides
 
-    with desk(ctx) as d:
-        found = list_overrides(d.session, schedule, now=d.now, include_past=everything)
-        zones = {o.schedule: d.zone(o.schedule) for o in found}
+    context = app_context(ctx)
+    if context.server:
+        rows = _api(context).call(
+            "GET",
+            "/api/v1/oncall/overrides",
+            params={"schedule": schedule, "all": everything},
+        )
+        pairs = [_override_from_api(row) for row in rows]
+        found = [view for view, _ in pairs]
+        zones = {view.schedule: zone for view, zone in pairs}
+    else:
+        with desk(ctx) as d:
+            found = list_overrides(
+                d.session, schedule, now=d.now, include_past=everything
+            )
+            zones = {o.schedule: d.zone(o.schedule) for o in found}
     emit(
         plain(found),
         as_json,
@@ -380,8 +432,16 @@ def override_remove(
     from mgops.cli.oncall_render import plain
     from mgops.oncall.service import remove_override
 
-    with desk(ctx) as d:
-        gone = remove_override(d.session, override_id, actor=current_actor(), now=d.now)
+    context = app_context(ctx)
+    if context.server:
+        gone, _ = _override_from_api(
+            _api(context).call("DELETE", f"/api/v1/oncall/overrides/{override_id}")
+        )
+    else:
+        with desk(ctx) as d:
+            gone = remove_override(
+                d.session, override_id, actor=current_actor(), now=d.now
+            )
     emit(plain(gone), as_json, lambda: console.print(f"Override #{gone.id} removed."))
 
 

@@ -10,9 +10,19 @@ from fastapi.responses import Response
 from pydantic import BaseModel
 
 from mgops.oncall.ical import feed_text
-from mgops.oncall.service import ensure_seeded, who_answers
+from mgops.oncall.requests import OverrideIn
+from mgops.oncall.rotation import parse_when, zone_named
+from mgops.oncall.service import (
+    OverrideView,
+    add_override,
+    ensure_seeded,
+    list_overrides,
+    remove_override,
+    schedule_row,
+    who_answers,
+)
 from mgops.web.api.errors import ERROR_RESPONSES
-from mgops.web.deps import State, Viewer
+from mgops.web.deps import Responder, State, Viewer
 
 router = APIRouter(prefix="/api/v1/oncall", tags=["oncall"], responses=ERROR_RESPONSES)
 ScheduleName = Annotated[
@@ -82,6 +92,75 @@ def who_is_on_call(
         )
         for a in answers
     ]
+
+
+class OverrideOut(BaseModel):
+    id: int
+    schedule: str
+    timezone: str
+    kind: str
+    person: str
+    covers: str | None
+    starts_at: datetime
+    ends_at: datetime
+    reason: str
+    created_by: str
+    created_at: datetime
+    removed_at: datetime | None
+
+
+def _override_out(view: OverrideView, timezone: str) -> OverrideOut:
+    return OverrideOut(timezone=timezone, **vars(view))
+
+
+@router.get("/overrides", response_model=list[OverrideOut])
+def overrides(
+    state: State,
+    who: Viewer,
+    schedule: Annotated[str | None, Query(max_length=80)] = None,
+    include_past: Annotated[bool, Query(alias="all")] = False,
+) -> list[OverrideOut]:
+    """Overrides not over yet (``?all=true``: every one on record)."""
+    now = state.clock.now()
+    with state.store.session() as session:
+        ensure_seeded(session, state.policy, now=now)
+        found = list_overrides(session, schedule, now=now, include_past=include_past)
+        zones = {o.schedule: schedule_row(session, o.schedule).timezone for o in found}
+    return [_override_out(o, zones[o.schedule]) for o in found]
+
+
+@router.post("/overrides", response_model=OverrideOut, status_code=201)
+def create_override(body: OverrideIn, state: State, who: Responder) -> OverrideOut:
+    """Y covers X (``covers``) or Y is on call for the window."""
+    now = state.clock.now()
+    with state.store.session() as session:
+        ensure_seeded(session, state.policy, now=now)
+        row = schedule_row(session, body.schedule)
+        zone = zone_named(row.timezone)
+        made = add_override(
+            session,
+            row.name,
+            person=body.person,
+            covers=body.covers,
+            starts_at=parse_when(body.starts_at, zone),
+            ends_at=parse_when(body.ends_at, zone),
+            reason=body.reason,
+            actor=who.name,
+            now=now,
+        )
+    return _override_out(made, row.timezone)
+
+
+@router.delete("/overrides/{override_id}", response_model=OverrideOut)
+def delete_override(
+    override_id: Annotated[int, Path(ge=1, le=2**62)], state: State, who: Responder
+) -> OverrideOut:
+    """Cancel an override; one already running ends now."""
+    now = state.clock.now()
+    with state.store.session() as session:
+        gone = remove_override(session, override_id, actor=who.name, now=now)
+        timezone = schedule_row(session, gone.schedule).timezone
+    return _override_out(gone, timezone)
 
 
 @router.get(
