@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 
 from sqlalchemy import inspect
 
@@ -98,3 +99,52 @@ class TestFairLock:
         lock.release()
 
         assert lock._owner is None
+
+    def test_a_failed_commit_releases_the_write_lock_once(self, tmp_path: Path) -> None:
+        """COMMIT failing after the commit event: the rollback that follows must
+        not release the lock again (it may belong to another thread by then)."""
+        import pytest
+        from sqlalchemy import event, text
+
+        from mgops.store.db import WRITE_LOCKS, Store
+
+        store = Store(f"sqlite:///{tmp_path / 'lock.db'}")
+        lock = WRITE_LOCKS[store.engine]
+        before = lock._next_ticket
+
+        def refuse(_conn: object) -> None:
+            raise RuntimeError("disk full")
+
+        event.listen(store.engine, "commit", refuse)
+        with pytest.raises(RuntimeError), store.session() as session:
+            session.execute(text("select 1"))
+        event.remove(store.engine, "commit", refuse)
+        with store.session() as session:  # would wait for ever if counts drifted
+            session.execute(text("select 1"))
+        store.dispose()
+
+        assert (lock._next_ticket - before, lock._serving, lock._owner) == (
+            2,
+            lock._next_ticket,
+            None,
+        )
+
+    def test_a_connection_given_back_mid_transaction_releases_it(
+        self, tmp_path: Path
+    ) -> None:
+        from sqlalchemy import text
+
+        from mgops.store.db import WRITE_LOCKS, Store
+
+        store = Store(f"sqlite:///{tmp_path / 'lock.db'}")
+        lock = WRITE_LOCKS[store.engine]
+        conn = store.engine.connect()
+        conn.execute(text("select 1"))  # begins: the lock is taken
+        held = lock._owner is not None
+        conn.connection.dbapi_connection.rollback()  # type: ignore[union-attr]
+        conn.invalidate()  # the pool takes it back without a rollback event
+        with store.session() as session:
+            session.execute(text("select 1"))
+        store.dispose()
+
+        assert held and lock._owner is None

@@ -36,6 +36,25 @@ from mgops.store.models import Alert, Integration
 GO_ZERO_YEAR = 1
 
 
+MAX_FINGERPRINT = 300  # the store's column
+
+
+def without_nul(value: Any, depth: int = 0) -> Any:
+    """``value`` with every NUL in its strings (keys too) turned into U+FFFD."""
+    if depth > 64:
+        return value  # left for the nesting checks to refuse
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd")
+    if isinstance(value, dict):
+        return {
+            without_nul(k, depth + 1): without_nul(v, depth + 1)
+            for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [without_nul(v, depth + 1) for v in value]
+    return value
+
+
 class AmAlert(BaseModel):
     model_config = ConfigDict(extra="allow", strict=True)
 
@@ -53,11 +72,18 @@ class AmAlert(BaseModel):
         # Alertmanager sends Go's zero time for "not ended yet".
         if value is None or value.year <= GO_ZERO_YEAR:
             return None
-        return as_utc(value)
+        try:
+            return as_utc(value)
+        except OverflowError:  # e.g. 9999-12-31T23:59:59-01:00 is past year 9999
+            raise ValueError("the time is out of range once in UTC") from None
 
     def key(self) -> str:
         if self.fingerprint:
-            return self.fingerprint
+            # Alertmanager's own are 16 hex digits; a longer one is kept by its
+            # hash rather than refused (Alertmanager does not resend a 4xx).
+            if len(self.fingerprint) <= MAX_FINGERPRINT:
+                return self.fingerprint
+            return "sha256:" + hashlib.sha256(self.fingerprint.encode()).hexdigest()
         canonical = json.dumps(self.labels, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
@@ -81,6 +107,13 @@ class AmPayload(BaseModel):
     commonAnnotations: dict[str, str] = {}
     externalURL: str = ""
     alerts: list[AmAlert]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_nul(cls, data: Any) -> Any:
+        # The store (PostgreSQL text, jsonb) cannot hold NUL; Alertmanager would
+        # not resend a payload refused for it, so NUL becomes U+FFFD instead.
+        return without_nul(data)
 
     @model_validator(mode="after")
     def _utf8(self) -> AmPayload:

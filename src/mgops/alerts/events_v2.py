@@ -175,7 +175,7 @@ def _parse_time(value: Any) -> datetime | None:
         text = text[:-2] + ":" + text[-2:]
     try:
         return as_utc(datetime.fromisoformat(text))
-    except ValueError:
+    except (ValueError, OverflowError):
         return None
 
 

@@ -50,8 +50,8 @@ class AppContext:
 
         Limitation: apart from "who is on call" and overrides (under
         ``/api/v1/oncall``), on-call schedules and people have no REST API yet,
-        so those commands cannot follow ``--server``; silently using a local file instead would page from
-        a rotation the server never sees.
+        so those commands cannot follow ``--server``; silently using a local
+        file instead would page from a rotation the server never sees.
         """
         if self.server:
             from mgops.errors import InputError

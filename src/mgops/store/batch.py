@@ -74,7 +74,7 @@ class BatchWriter:
 
     def _ensure_started(self) -> None:
         with self._start_lock:
-            if self._thread is None:
+            if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(
                     target=self._run, name=self.name, daemon=True
                 )
@@ -100,8 +100,15 @@ class BatchWriter:
         stop = False
         while not stop:
             batch, stop = self._take()
-            if batch:
+            if not batch:
+                continue
+            try:
                 self._run_batch(batch)
+            except BaseException as exc:  # the thread carries on; callers hear of it
+                logger.exception("intake batch failed")
+                for job in batch:
+                    if not job.future.done():
+                        job.future.set_exception(exc)
 
     def _run_batch(self, batch: list[_Job]) -> None:
         batch = [job for job in batch if job.future.set_running_or_notify_cancel()]
@@ -130,7 +137,7 @@ class BatchWriter:
         try:
             values = [job.fn(session) for job in batch]
             session.commit()
-        except Exception:  # run again one by one, where each job hears its own error
+        except BaseException:  # run again one by one, where each job hears its own
             session.rollback()
             return None
         finally:
@@ -169,7 +176,7 @@ class BatchWriter:
         except SQLAlchemyError as exc:
             savepoint.rollback()
             return job, False, StoreError(f"The store refused the change: {exc}.")
-        except Exception as exc:  # the job's own error, for its caller alone
+        except BaseException as exc:  # the job's own error, for its caller alone
             savepoint.rollback()
             return job, False, exc
         return job, True, value

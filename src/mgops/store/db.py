@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import threading
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import resources
@@ -86,6 +87,11 @@ class FairLock:
                 self._cond.notify_all()
 
 
+_HOLDS_LOCK = "mgops_fair_lock"
+# Each SQLite engine's in-process write lock (for tests and diagnostics).
+WRITE_LOCKS: weakref.WeakKeyDictionary[Engine, FairLock] = weakref.WeakKeyDictionary()
+
+
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30})
@@ -93,7 +99,7 @@ def make_engine(url: str) -> Engine:
         # SQLite's own BEGIN is deferred; take the write lock up front so two
         # writers queue instead of failing half-way (busy_timeout covers the wait),
         # behind a fair in-process lock so one busy thread cannot starve the rest.
-        lock = FairLock()
+        lock = WRITE_LOCKS[engine] = FairLock()
 
         def begin(conn: Connection) -> None:
             lock.acquire()
@@ -102,10 +108,20 @@ def make_engine(url: str) -> Engine:
             except BaseException:
                 lock.release()
                 raise
+            conn.info[_HOLDS_LOCK] = True
+
+        def end(info: dict[Any, Any]) -> None:
+            # Once per transaction: a COMMIT that fails after the commit event is
+            # followed by a rollback event, which must not release a second time.
+            if info.pop(_HOLDS_LOCK, False):
+                lock.release()
 
         event.listen(engine, "begin", begin)
-        event.listen(engine, "commit", lambda _conn: lock.release())
-        event.listen(engine, "rollback", lambda _conn: lock.release())
+        event.listen(engine, "commit", lambda conn: end(conn.info))
+        event.listen(engine, "rollback", lambda conn: end(conn.info))
+        # A connection given back without its transaction ended (a leaked
+        # session) must not hold the lock for ever.
+        event.listen(engine.pool, "checkin", lambda _dbapi, record: end(record.info))
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
 

@@ -20,7 +20,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mgops import __version__
 from mgops.clock import SYSTEM_CLOCK, Clock
-from mgops.errors import MgopsError
+from mgops.errors import MgopsError, StoreError
 from mgops.policy.schema import Policy
 from mgops.store.db import Store
 from mgops.web.api import admin, alerts, incidents, intake, oncall, pages
@@ -102,6 +102,22 @@ def _install_errors(app: FastAPI) -> None:
             status_code=exc.status_code,
             headers=headers,
             content={"error": "http_error", "message": str(exc.detail)},
+        )
+
+    @app.exception_handler(StoreError)
+    async def store_error(request: Request, exc: StoreError) -> JSONResponse:
+        # The driver's text names tables, statements and values: it goes to the
+        # log, and the caller (perhaps an unauthenticated sender) gets a sentence.
+        logger.error(
+            "store error on %s %s: %s", request.method, request.url.path, exc.message
+        )
+        return JSONResponse(
+            status_code=exc.http_status,
+            content={
+                "error": exc.code,
+                "message": "The store could not take the change; the server's log "
+                "has the details. Retry later.",
+            },
         )
 
     @app.exception_handler(MgopsError)

@@ -20,6 +20,7 @@ class RateLimiter:
         self.per_minute = per_minute
         self._seen: dict[str, deque[float]] = defaultdict(deque)
         self._lock = threading.Lock()
+        self._swept = time.monotonic()
 
     def retry_after(self, key: str) -> int:
         """0 when the event may pass (and is counted), else seconds to wait."""
@@ -27,6 +28,8 @@ class RateLimiter:
             return 0
         now = time.monotonic()
         with self._lock:
+            if now - self._swept >= 60:
+                self._sweep(now)
             window = self._seen[key]
             while window and now - window[0] >= 60:
                 window.popleft()
@@ -34,6 +37,13 @@ class RateLimiter:
                 return max(1, int(60 - (now - window[0])) + 1)
             window.append(now)
             return 0
+
+    def _sweep(self, now: float) -> None:
+        """Forget keys with nothing in the window: the limiter runs before a key
+        is looked up, so a flood of made-up keys must not stay in memory."""
+        for key in [k for k, w in self._seen.items() if not w or now - w[-1] >= 60]:
+            del self._seen[key]
+        self._swept = now
 
 
 @dataclass

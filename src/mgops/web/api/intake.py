@@ -19,7 +19,7 @@ from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from mgops.access import find_integration
-from mgops.alerts.alertmanager import AmPayload, ingest_alertmanager
+from mgops.alerts.alertmanager import AmPayload, ingest_alertmanager, without_nul
 from mgops.alerts.events_v2 import (
     MAX_BODY_BYTES,
     InvalidEvent,
@@ -29,6 +29,7 @@ from mgops.alerts.events_v2 import (
 from mgops.alerts.grouping import IngestResult
 from mgops.errors import NotFound
 from mgops.incidents.lifecycle import DeskEnv
+from mgops.store.models import Integration
 from mgops.web.api.errors import ERROR_RESPONSES
 from mgops.web.deps import State
 from mgops.web.metrics import INCIDENTS, INTAKE
@@ -86,7 +87,7 @@ def alertmanager_webhook(key: IntegrationKey, payload: AmPayload, state: State) 
         if integration is None:
             return None
         env = DeskEnv(
-            session, state.policy, state.clock, f"alertmanager:{integration.name}"
+            session, state.policy, state.clock, _actor("alertmanager", integration)
         )
         return ingest_alertmanager(env, integration, payload)
 
@@ -232,7 +233,9 @@ async def enqueue(request: Request, state: State) -> JSONResponse:
     if len(raw) > MAX_BODY_BYTES:
         return _invalid(["Request body is larger than 512 KB"])
     try:
-        body = validate_event(json.loads(raw))
+        # NUL cannot be stored (PostgreSQL text, jsonb): it becomes U+FFFD, as
+        # Alertmanager payloads do, rather than costing the sender its event.
+        body = validate_event(without_nul(json.loads(raw, parse_constant=_no_constant)))
     except (ValueError, UnicodeDecodeError, RecursionError):
         INTAKE.labels("events-v2", "invalid").inc()
         return _invalid(["Request body is not valid JSON"])
@@ -274,13 +277,24 @@ async def enqueue(request: Request, state: State) -> JSONResponse:
     return JSONResponse(status_code=202, content=content)
 
 
+def _actor(source: str, integration: Integration) -> str:
+    """Who the timeline says acted: the sender's kind and integration name,
+    cut to the store's 100 characters (a name may take all 100 itself)."""
+    return f"{source}:{integration.name}"[:100]
+
+
+def _no_constant(name: str) -> Any:
+    """NaN and Infinity are not JSON, and the store's JSON columns refuse them."""
+    raise ValueError(f"{name} is not JSON")
+
+
 def _store_event(
     state: AppState, body: dict[str, Any], session: Session
 ) -> tuple[IngestResult, str] | None:
     integration = find_integration(session, body["routing_key"], "events-v2")
     if integration is None:
         return None
-    env = DeskEnv(session, state.policy, state.clock, f"events-v2:{integration.name}")
+    env = DeskEnv(session, state.policy, state.clock, _actor("events-v2", integration))
     return ingest_event(env, integration, body)
 
 
