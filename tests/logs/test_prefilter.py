@@ -123,6 +123,15 @@ class TestNarrow:
         kept = Path(narrowed.path).read_text(encoding="utf-8").splitlines()
         assert [lines[0], lines[1], lines[4]] == kept
 
+    def test_a_line_is_kept_once(self, tmp_path: Path) -> None:
+        """Many needles and escapes in one line still copy it once."""
+        lines = ['{"a":"U-4242 u-4242 \\" \\u0041 \\/ u-4242"}', '{"b":"u-4242"}']
+        source = write_lines(tmp_path / "in.jsonl", lines)
+
+        (narrowed,) = narrow([InputFile(str(source))], Needles((b"u-4242",)), tmp_path)
+
+        assert lines == Path(narrowed.path).read_text(encoding="utf-8").splitlines()
+
     def test_no_candidates_leaves_no_file(self, tmp_path: Path) -> None:
         """A file with no candidate line is not read at all."""
         source = write_lines(tmp_path / "in.jsonl", ['{"userId":"u-1"}'])
