@@ -194,6 +194,7 @@ def _scan(
     part no child could be forked for, afterwards).
     """
     bounds = _parts(data, workers or _workers(len(data)))
+    _database(wanted.words)  # compiled once, here, for the children to inherit
     jobs: list[tuple[int, int, int | None, Path]] = []
     statuses: dict[int, int] = {}
     try:
