@@ -28,6 +28,13 @@ When a line cannot match (why dropping it is exact):
   extension 7), so a literal made only of characters a number's text can
   hold gets no needle. Severity and timestamps are compared by meaning, not by
   text, so they get none either.
+* A lower bound (``latencyMs>1000``, ``>=``) of ten or more on a field read
+  by its key needs that key in the line, up to case (struct mode reads keys
+  case-insensitively), then a colon and a value that may exceed the bound.
+  A JSON number with fewer integer digits than the bound's whole part, and
+  no exponent, is below it, and so is a negative number; any other value
+  (text, which may hold a number, an array, ``NaN``) keeps the line.
+  ``textPayload`` has no key in a text line, so it gets no needle.
 
 ``needles`` works out what every matching line must contain; ``narrow`` scans
 plain files for it with Hyperscan (gzip stays with DuckDB, which decompresses
@@ -40,8 +47,10 @@ from __future__ import annotations
 import dataclasses
 import functools
 import itertools
+import math
 import mmap
 import os
+import re
 from array import array
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -49,6 +58,8 @@ from pathlib import Path
 from typing import Any
 
 from mgops.logs.ast import And, Compare, Global, Node, Or, Value
+from mgops.logs.ast import Path as PathNode
+from mgops.logs.compile import NUMBER_LITERAL
 from mgops.logs.plan import InputFile
 
 MAX_WORKERS = 4
@@ -61,19 +72,26 @@ _CASELESS_FIELDS = ("severity", "timestamp", "receivetimestamp")
 # Characters that can appear in the text DuckDB gives a JSON number.
 _NUMBER_CHARS = set("0123456789.+-eEinfatyINFATY")
 _ESCAPE = rb"\\[^bfnrt\n]"
+# A key a lower bound can look for; a longer bound only needs as many digits.
+_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_MAX_DIGITS = 15
 # The UTF-8 of the only non-ASCII characters DuckDB lowers to ASCII letters.
 _LOWERED_TO = {ord("i"): "\u0130".encode(), ord("k"): "\u212a".encode()}
 
 
 @dataclass(frozen=True)
 class Needles:
-    """Every matching line holds one of ``words`` up to case, or an escape.
+    """Every matching line matches one of ``patterns``, or holds an escape.
 
-    ``words`` are printable ASCII, lowercase; "up to case" is DuckDB's
-    ``lower``, as the module docstring describes.
+    The patterns are Hyperscan's, matched with ASCII case folded: a literal's
+    (``caseless_pattern``) or a lower bound's (``lower_bound_pattern``).
     """
 
-    words: tuple[bytes, ...]
+    patterns: tuple[bytes, ...]
+
+
+# A needle and how well it skips (a literal's length): AND takes the best.
+_Needle = tuple[int, bytes]
 
 
 def caseless_pattern(word: bytes) -> bytes:
@@ -94,13 +112,28 @@ def caseless_pattern(word: bytes) -> bytes:
     return b"".join(parts)
 
 
+def lower_bound_pattern(key: str, digits: int) -> bytes:
+    """A Hyperscan pattern for ``"key":`` and a value that may be large.
+
+    Kept: any value that is not a JSON number (a string may hold numeric text,
+    an array compares element by element), a number with ``digits`` or more
+    integer digits, and a number with an exponent. Dropped: a number with fewer
+    integer digits, which is below ``10**(digits-1)``, and a negative number.
+    """
+    space = rb"[ \t\r]*"
+    value = rb"(?:[^0-9 \t\r\-]|\-[^0-9]|[0-9]{%d}|[0-9]+(?:\.[0-9]*)?[eE])" % digits
+    quote = _hex(b'"')
+    key_text = caseless_pattern(key.lower().encode())
+    return b"".join([quote, key_text, quote, space, b":", space, value])
+
+
 def _hex(data: bytes) -> bytes:
     return b"".join(b"\\x%02x" % byte for byte in data)
 
 
 @functools.lru_cache(maxsize=8)
-def _database(words: tuple[bytes, ...]) -> Any:
-    """A compiled search for lines holding one of ``words`` or an escape.
+def _database(needles: tuple[bytes, ...]) -> Any:
+    """A compiled search for lines matching one of ``needles`` or an escape.
 
     Each pattern runs on to the end of its line, so a line is reported once
     per pattern however many needles or escapes it holds.
@@ -108,11 +141,11 @@ def _database(words: tuple[bytes, ...]) -> Any:
     import hyperscan  # here: 12 ms of start-up that only narrowing needs
 
     to_line_end = rb"[^\n]*$"
-    patterns = [caseless_pattern(w) + to_line_end for w in words]
+    patterns = [n + to_line_end for n in needles]
     caseless = hyperscan.HS_FLAG_CASELESS | hyperscan.HS_FLAG_MULTILINE
     # Case-sensitive: under CASELESS, [^bfnrt] would no longer keep \B, \N, ...
     patterns.append(_ESCAPE + to_line_end)
-    flags = [caseless] * len(words) + [hyperscan.HS_FLAG_MULTILINE]
+    flags = [caseless] * len(needles) + [hyperscan.HS_FLAG_MULTILINE]
     database = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
     database.compile(expressions=patterns, ids=list(range(len(patterns))), flags=flags)
     return database
@@ -120,37 +153,61 @@ def _database(words: tuple[bytes, ...]) -> Any:
 
 def needles(node: Node | None) -> Needles | None:
     """What each line matching ``node`` must contain, or None when unknown."""
-    words = _words(node) if node is not None else None
-    return Needles(tuple(sorted(set(words)))) if words else None
+    found = _needles(node) if node is not None else None
+    return Needles(tuple(sorted({p for _, p in found}))) if found else None
 
 
-def _words(node: Node) -> list[bytes] | None:
+def _needles(node: Node) -> list[_Needle] | None:
     if isinstance(node, And):
         # Any one conjunct's needle will do; the longest skips fastest.
-        options = [w for w in (_words(i) for i in node.items) if w]
-        return max(options, key=lambda w: min(map(len, w)), default=None)
+        options = [n for n in (_needles(i) for i in node.items) if n]
+        return max(options, key=lambda n: min(w for w, _ in n), default=None)
     if isinstance(node, Or):
-        alternatives = [_words(i) for i in node.items]
+        alternatives = [_needles(i) for i in node.items]
         if any(a is None for a in alternatives):
             return None
-        return [w for a in alternatives if a for w in a]
+        return [n for a in alternatives if a for n in a]
     if isinstance(node, Global):
         return _needle(node.value.text)
-    if isinstance(node, Compare) and node.op in ("=", ":"):
-        if not isinstance(node.value, Value):
-            return None  # NULL_VALUE
-        if node.path.segments[0].lower() in _CASELESS_FIELDS:
-            return None
+    if not isinstance(node, Compare) or not isinstance(node.value, Value):
+        return None  # NOT, SEARCH, presence, NULL_VALUE
+    if node.path.segments[0].lower() in _CASELESS_FIELDS:
+        return None
+    if node.op in ("=", ":"):
         return _needle(node.value.text)
-    return None  # NOT, SEARCH, ranges, regular expressions, presence
+    if node.op in (">", ">="):
+        return _lower_bound(node.path, node.value.text)
+    return None  # other ranges, regular expressions
 
 
-def _needle(literal: str) -> list[bytes] | None:
+def _needle(literal: str) -> list[_Needle] | None:
     if not literal.isascii() or not literal.isprintable():
         return None
-    if set(literal) <= _NUMBER_CHARS:
+    if set(literal) <= _NUMBER_CHARS or len(literal) < MIN_NEEDLE:
         return None
-    return [literal.lower().encode("ascii")] if len(literal) >= MIN_NEEDLE else None
+    return [(len(literal), caseless_pattern(literal.lower().encode("ascii")))]
+
+
+def _lower_bound(path: PathNode, literal: str) -> list[_Needle] | None:
+    """Lines where ``path`` may hold a value above a number of two digits or more.
+
+    Only a field read from JSON by its key qualifies: its key is in the line,
+    written as itself or with an escape. ``textPayload`` is the whole text of
+    a text line, so a line ``5000`` holds it with no key.
+    """
+    if not NUMBER_LITERAL.fullmatch(literal.strip()):
+        return None  # text compares as text: no bound on its bytes
+    first, key = path.segments[0].lower(), path.segments[-1]
+    if first == "textpayload" or (first == "jsonpayload" and len(path.segments) < 2):
+        return None
+    if not _KEY.fullmatch(key):
+        return None
+    bound = float(literal)
+    if not 10 <= bound < math.inf:  # NaN compares as nothing here
+        return None
+    digits = min(len(str(int(bound))), _MAX_DIGITS)
+    # Weighed below any literal: a value is rarer than a key with a large number.
+    return [(1, lower_bound_pattern(key, digits))]
 
 
 def narrow(files: list[InputFile], wanted: Needles, workdir: Path) -> list[InputFile]:
@@ -194,7 +251,7 @@ def _scan(
     part no child could be forked for, afterwards).
     """
     bounds = _parts(data, workers or _workers(len(data)))
-    _database(wanted.words)  # compiled once, here, for the children to inherit
+    _database(wanted.patterns)  # compiled once, here, for the children to inherit
     jobs: list[tuple[int, int, int | None, Path]] = []
     statuses: dict[int, int] = {}
     try:
@@ -291,7 +348,7 @@ def _candidate_lines(
 
     ``first`` and ``last`` are line starts (or the end of the file).
     """
-    database = _database(wanted.words)
+    database = _database(wanted.patterns)
     chunk_start = first
     while chunk_start < last:
         # Chunks end at a line end, so no line and no needle spans two.
