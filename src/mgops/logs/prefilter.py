@@ -72,8 +72,9 @@ _CASELESS_FIELDS = ("severity", "timestamp", "receivetimestamp")
 # Characters that can appear in the text DuckDB gives a JSON number.
 _NUMBER_CHARS = set("0123456789.+-eEinfatyINFATY")
 _ESCAPE = rb"\\[^bfnrt\n]"
-# A key a lower bound can look for; a longer bound only needs as many digits.
+# The keys a lower bound looks for (a JSON string spells them as written).
 _KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# A larger bound asks for this many digits only, which keeps more lines, not fewer.
 _MAX_DIGITS = 15
 # The UTF-8 of the only non-ASCII characters DuckDB lowers to ASCII letters.
 _LOWERED_TO = {ord("i"): "\u0130".encode(), ord("k"): "\u212a".encode()}
@@ -206,7 +207,7 @@ def _lower_bound(path: PathNode, literal: str) -> list[_Needle] | None:
     if not 10 <= bound < math.inf:  # NaN compares as nothing here
         return None
     digits = min(len(str(int(bound))), _MAX_DIGITS)
-    # Weighed below any literal: a value is rarer than a key with a large number.
+    # Weighed below any literal: AND prefers a value, usually the rarer needle.
     return [(1, lower_bound_pattern(key, digits))]
 
 
