@@ -9,31 +9,45 @@ It only ever drops lines; the full query still runs on the rest.
 When a line cannot match (why dropping it is exact):
 
 * Equality and "has" compare ``lower(value)`` with ``lower(literal)``, so a
-  matching value holds every character of the literal up to case. Only the
-  literal's runs of non-letters are free of case: DuckDB's ``lower`` maps
-  letters alone, and two non-ASCII letters to ASCII ones (U+0130 to ``i``,
-  KELVIN SIGN to ``k``; checked over every code point with DuckDB 2.0), but no
-  character to an ASCII digit or punctuation mark. So the value
-  holds the literal's longest non-letter run exactly (``-4242`` of ``u-4242``).
-* The value sits in the raw line as JSON, where an escape may spell the run
-  differently (``\\u0034`` for ``4``, ``\\/`` for ``/``). Lines holding a
-  backslash escape other than ``\\b \\f \\n \\r \\t`` (none of which spells a
-  printable character) are therefore always kept.
+  matching value holds the whole literal up to case. DuckDB's ``lower`` maps
+  one character to one, changes no ASCII character but the letters A-Z, and
+  maps exactly two non-ASCII characters to ASCII ones: U+0130 to ``i`` and
+  KELVIN SIGN to ``k`` (checked over every code point with DuckDB 2.0). So
+  where the literal has an ``i`` the value holds ``i``, ``I`` or U+0130, where
+  it has a ``k`` it holds ``k``, ``K`` or U+212A, any other letter in either
+  case, and every other character as written. The needle is that pattern,
+  searched for in the UTF-8 bytes of the line (``u-4242`` matches ``U-4242``).
+* The value sits in the raw line as JSON, where an escape may spell it
+  differently (``\\u0034`` for ``4``, ``\\/`` for ``/``, ``\\"`` for a
+  quote). Lines holding a backslash escape other than ``\\b \\f \\n \\r
+  \\t`` (none of which spells a printable character) are therefore always
+  kept. That test is case-sensitive: ``\\B`` is no escape JSON allows, so the
+  line is kept as well.
 * A number's text is not written in the line as DuckDB renders it (``4.2e3``
   reads as ``4200.0``), and numeric literals also match numeric text (mgops
   extension 7), so a literal made only of characters a number's text can
   hold gets no needle. Severity and timestamps are compared by meaning, not by
   text, so they get none either.
+* A lower bound (``latencyMs>1000``, ``>=``) of ten or more on a field read
+  by its key needs that key in the line, up to case (struct mode reads keys
+  case-insensitively), then a colon and a value that may exceed the bound.
+  A JSON number with fewer integer digits than the bound's whole part, and
+  no exponent, is below it, and so is a negative number; any other value
+  (text, which may hold a number, an array, ``NaN``) keeps the line.
+  ``textPayload`` has no key in a text line, so it gets no needle.
 
 ``needles`` works out what every matching line must contain; ``narrow`` scans
-plain files for it (gzip stays with DuckDB, which decompresses in parallel).
-A property test checks that answers with and without narrowing are equal.
+plain files for it with Hyperscan (gzip stays with DuckDB, which decompresses
+in parallel). A property test checks that answers with and without narrowing
+are equal.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import itertools
+import math
 import mmap
 import os
 import re
@@ -41,12 +55,15 @@ from array import array
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from mgops.logs.ast import And, Compare, Global, Node, Or, Value
+from mgops.logs.ast import Path as PathNode
+from mgops.logs.compile import NUMBER_LITERAL
 from mgops.logs.plan import InputFile
 
 MAX_WORKERS = 4
-MIN_NEEDLE = 3  # shorter runs match too many lines to be worth a pass
+MIN_NEEDLE = 3  # shorter literals match too many lines to be worth a pass
 # Scanning stops when this share of the bytes seen so far is kept: DuckDB
 # then reads the original file faster than Python copies most of it.
 MAX_KEPT_SHARE = 0.25
@@ -55,56 +72,143 @@ _CASELESS_FIELDS = ("severity", "timestamp", "receivetimestamp")
 # Characters that can appear in the text DuckDB gives a JSON number.
 _NUMBER_CHARS = set("0123456789.+-eEinfatyINFATY")
 _ESCAPE = rb"\\[^bfnrt\n]"
+# The keys a lower bound looks for (a JSON string spells them as written).
+_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# A larger bound asks for this many digits only, which keeps more lines, not fewer.
+_MAX_DIGITS = 15
+# The UTF-8 of the only non-ASCII characters DuckDB lowers to ASCII letters.
+_LOWERED_TO = {ord("i"): "\u0130".encode(), ord("k"): "\u212a".encode()}
 
 
 @dataclass(frozen=True)
 class Needles:
-    """Every matching line holds one of ``words`` as written, or an escape."""
+    """Every matching line matches one of ``patterns``, or holds an escape.
 
-    words: tuple[bytes, ...]
+    The patterns are Hyperscan's, matched with ASCII case folded: a literal's
+    (``caseless_pattern``) or a lower bound's (``lower_bound_pattern``).
+    """
 
-    def plain(self) -> re.Pattern[bytes]:
-        return re.compile(b"|".join(re.escape(w) for w in self.words))
+    patterns: tuple[bytes, ...]
 
-    def escaped(self) -> re.Pattern[bytes]:
-        return re.compile(b"|".join([*(re.escape(w) for w in self.words), _ESCAPE]))
+
+# A needle and how well it skips (a literal's length): AND takes the best.
+_Needle = tuple[int, bytes]
+
+
+def caseless_pattern(word: bytes) -> bytes:
+    """A Hyperscan pattern for the bytes whose ``lower`` is ``word``.
+
+    Meant for ``HS_FLAG_CASELESS``, which folds ASCII letters only; every
+    other byte is written as ``\\xHH`` so that none is read as syntax.
+    """
+    parts = []
+    for byte in word:
+        letter = bytes([byte])
+        if letter.isalpha() and byte in _LOWERED_TO:
+            parts.append(b"(?:" + letter + b"|" + _hex(_LOWERED_TO[byte]) + b")")
+        elif letter.isalpha():
+            parts.append(letter)
+        else:
+            parts.append(_hex(letter))
+    return b"".join(parts)
+
+
+def lower_bound_pattern(key: str, digits: int) -> bytes:
+    """A Hyperscan pattern for ``"key":`` and a value that may be large.
+
+    Kept: any value that is not a JSON number (a string may hold numeric text,
+    an array compares element by element), a number with ``digits`` or more
+    integer digits, and a number with an exponent. Dropped: a number with fewer
+    integer digits, which is below ``10**(digits-1)``, and a negative number.
+    """
+    space = rb"[ \t\r]*"
+    value = rb"(?:[^0-9 \t\r\-]|\-[^0-9]|[0-9]{%d}|[0-9]+(?:\.[0-9]*)?[eE])" % digits
+    quote = _hex(b'"')
+    key_text = caseless_pattern(key.lower().encode())
+    return b"".join([quote, key_text, quote, space, b":", space, value])
+
+
+def _hex(data: bytes) -> bytes:
+    return b"".join(b"\\x%02x" % byte for byte in data)
+
+
+@functools.lru_cache(maxsize=8)
+def _database(needles: tuple[bytes, ...]) -> Any:
+    """A compiled search for lines matching one of ``needles`` or an escape.
+
+    Each pattern runs on to the end of its line, so a line is reported once
+    per pattern however many needles or escapes it holds.
+    """
+    import hyperscan  # here: 12 ms of start-up that only narrowing needs
+
+    to_line_end = rb"[^\n]*$"
+    patterns = [n + to_line_end for n in needles]
+    caseless = hyperscan.HS_FLAG_CASELESS | hyperscan.HS_FLAG_MULTILINE
+    # Case-sensitive: under CASELESS, [^bfnrt] would no longer keep \B, \N, ...
+    patterns.append(_ESCAPE + to_line_end)
+    flags = [caseless] * len(needles) + [hyperscan.HS_FLAG_MULTILINE]
+    database = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+    database.compile(expressions=patterns, ids=list(range(len(patterns))), flags=flags)
+    return database
 
 
 def needles(node: Node | None) -> Needles | None:
     """What each line matching ``node`` must contain, or None when unknown."""
-    words = _words(node) if node is not None else None
-    return Needles(tuple(sorted(set(words)))) if words else None
+    found = _needles(node) if node is not None else None
+    return Needles(tuple(sorted({p for _, p in found}))) if found else None
 
 
-def _words(node: Node) -> list[bytes] | None:
+def _needles(node: Node) -> list[_Needle] | None:
     if isinstance(node, And):
         # Any one conjunct's needle will do; the longest skips fastest.
-        options = [w for w in (_words(i) for i in node.items) if w]
-        return max(options, key=lambda w: min(map(len, w)), default=None)
+        options = [n for n in (_needles(i) for i in node.items) if n]
+        return max(options, key=lambda n: min(w for w, _ in n), default=None)
     if isinstance(node, Or):
-        alternatives = [_words(i) for i in node.items]
+        alternatives = [_needles(i) for i in node.items]
         if any(a is None for a in alternatives):
             return None
-        return [w for a in alternatives if a for w in a]
+        return [n for a in alternatives if a for n in a]
     if isinstance(node, Global):
         return _needle(node.value.text)
-    if isinstance(node, Compare) and node.op in ("=", ":"):
-        if not isinstance(node.value, Value):
-            return None  # NULL_VALUE
-        if node.path.segments[0].lower() in _CASELESS_FIELDS:
-            return None
+    if not isinstance(node, Compare) or not isinstance(node.value, Value):
+        return None  # NOT, SEARCH, presence, NULL_VALUE
+    if node.path.segments[0].lower() in _CASELESS_FIELDS:
+        return None
+    if node.op in ("=", ":"):
         return _needle(node.value.text)
-    return None  # NOT, SEARCH, ranges, regular expressions, presence
+    if node.op in (">", ">="):
+        return _lower_bound(node.path, node.value.text)
+    return None  # other ranges, regular expressions
 
 
-def _needle(literal: str) -> list[bytes] | None:
+def _needle(literal: str) -> list[_Needle] | None:
     if not literal.isascii() or not literal.isprintable():
         return None
-    if set(literal) <= _NUMBER_CHARS:
+    if set(literal) <= _NUMBER_CHARS or len(literal) < MIN_NEEDLE:
         return None
-    runs = re.findall(r"[^A-Za-z]+", literal)
-    longest = max(runs, key=len, default="")
-    return [longest.encode("ascii")] if len(longest) >= MIN_NEEDLE else None
+    return [(len(literal), caseless_pattern(literal.lower().encode("ascii")))]
+
+
+def _lower_bound(path: PathNode, literal: str) -> list[_Needle] | None:
+    """Lines where ``path`` may hold a value above a number of two digits or more.
+
+    Only a field read from JSON by its key qualifies: its key is in the line,
+    written as itself or with an escape. ``textPayload`` is the whole text of
+    a text line, so a line ``5000`` holds it with no key.
+    """
+    if not NUMBER_LITERAL.fullmatch(literal.strip()):
+        return None  # text compares as text: no bound on its bytes
+    first, key = path.segments[0].lower(), path.segments[-1]
+    if first == "textpayload" or (first == "jsonpayload" and len(path.segments) < 2):
+        return None
+    if not _KEY.fullmatch(key):
+        return None
+    bound = float(literal)
+    if not 10 <= bound < math.inf:  # NaN compares as nothing here
+        return None
+    digits = min(len(str(int(bound))), _MAX_DIGITS)
+    # Weighed below any literal: AND prefers a value, usually the rarer needle.
+    return [(1, lower_bound_pattern(key, digits))]
 
 
 def narrow(files: list[InputFile], wanted: Needles, workdir: Path) -> list[InputFile]:
@@ -148,6 +252,7 @@ def _scan(
     part no child could be forked for, afterwards).
     """
     bounds = _parts(data, workers or _workers(len(data)))
+    _database(wanted.patterns)  # compiled once, here, for the children to inherit
     jobs: list[tuple[int, int, int | None, Path]] = []
     statuses: dict[int, int] = {}
     try:
@@ -244,22 +349,41 @@ def _candidate_lines(
 
     ``first`` and ``last`` are line starts (or the end of the file).
     """
-    plain, escaped = wanted.plain(), wanted.escaped()
+    database = _database(wanted.patterns)
     chunk_start = first
     while chunk_start < last:
         # Chunks end at a line end, so no line and no needle spans two.
         newline = data.find(b"\n", min(chunk_start + _CHUNK_BYTES, last - 1), last)
         chunk_end = last if newline < 0 else newline + 1
-        has_escape = data.find(b"\\", chunk_start, chunk_end) >= 0
-        pattern = escaped if has_escape else plain
-        position = chunk_start
-        while match := pattern.search(data, position, chunk_end):
-            start = data.rfind(b"\n", position, match.start()) + 1 or position
-            newline = data.find(b"\n", match.end(), chunk_end)
-            position = chunk_end if newline < 0 else newline + 1
-            yield start, position
+        lines = _LineCollector(data, chunk_start, chunk_end)
+        with memoryview(data)[chunk_start:chunk_end] as chunk:
+            database.scan(chunk, lines.on_match)
+        yield from lines.spans
         _release(data, chunk_start, chunk_end)
         chunk_start = chunk_end
+
+
+class _LineCollector:
+    """Turns Hyperscan's match ends within one chunk into line spans."""
+
+    def __init__(self, data: mmap.mmap, chunk_start: int, chunk_end: int) -> None:
+        self.data, self.chunk_start, self.chunk_end = data, chunk_start, chunk_end
+        self.found: list[tuple[int, int]] = []
+
+    def on_match(self, _id: int, _start: int, end: int, _flags: int, _ctx: Any) -> None:
+        # No match holds a newline, so its last byte tells the line.
+        last_byte = self.chunk_start + end - 1
+        if self.found and self.found[-1][0] <= last_byte < self.found[-1][1]:
+            return  # the other pattern, in the line just kept
+        start = self.data.rfind(b"\n", self.chunk_start, last_byte) + 1
+        newline = self.data.find(b"\n", last_byte, self.chunk_end)
+        end_of_line = self.chunk_end if newline < 0 else newline + 1
+        self.found.append((start or self.chunk_start, end_of_line))
+
+    @property
+    def spans(self) -> list[tuple[int, int]]:
+        """Each line once, in file order (whatever order matches came in)."""
+        return sorted(set(self.found))
 
 
 def _release(data: mmap.mmap, start: int, end: int) -> None:
