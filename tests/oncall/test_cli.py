@@ -404,6 +404,12 @@ class TestThroughServer:
                     *window, "--reason", "swap", "--json",
                 ).stdout
             )  # fmt: skip
+            from_now = json.loads(
+                remote(
+                    responder, "oncall", "override", "add", "--person", "engineer-b",
+                    "--from", "now", "--to", "2026-03-18 15:00", "--json",
+                ).stdout
+            )  # fmt: skip
             refused = remote(
                 viewer, "oncall", "override", "add", "--person", "engineer-b",
                 *window, ok=False,
@@ -424,6 +430,7 @@ class TestThroughServer:
             made["starts_at"].replace("+00:00", "Z"),
         )  # 10:00 in Berlin
         assert isinstance(refused.exception, Forbidden)
-        assert [made["id"]] == [o["id"] for o in listed]
+        assert NOW == datetime.fromisoformat(from_now["starts_at"])  # the server's now
+        assert [made["id"], from_now["id"]] == [o["id"] for o in listed]
         assert after[0]["removed_at"] is not None
         assert [] == local  # the local store was never touched

@@ -68,11 +68,9 @@ class Desk:
         return zone_named(schedule_row(self.session, schedule).timezone)
 
     def when(self, text: str | None, schedule: str | None) -> datetime:
-        from mgops.oncall.rotation import parse_when
+        from mgops.oncall.service import instant_named
 
-        if text is None or text.strip().lower() == "now":
-            return self.now
-        return parse_when(text, self.zone(schedule))
+        return instant_named(text, self.zone(schedule), now=self.now)
 
 
 @contextmanager

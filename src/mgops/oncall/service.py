@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
@@ -480,10 +481,7 @@ def who_answers(
     )
     answers = []
     for row in rows:
-        zone = zone_named(row.timezone)
-        when = (
-            now if at is None or at.strip().lower() == "now" else parse_when(at, zone)
-        )
+        when = instant_named(at, zone_named(row.timezone), now=now)
         answers.append(
             WhoAnswer(
                 row.timezone,
@@ -492,3 +490,11 @@ def who_answers(
             )
         )
     return answers
+
+
+def instant_named(text: str | None, zone: ZoneInfo, *, now: datetime) -> datetime:
+    """``text`` as an instant: None or "now" is ``now``; a time without an
+    offset is read in ``zone`` (as the CLI reads ``--at``, ``--from``, ``--to``)."""
+    if text is None or text.strip().lower() == "now":
+        return now
+    return parse_when(text, zone)

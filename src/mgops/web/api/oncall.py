@@ -11,11 +11,12 @@ from pydantic import BaseModel
 
 from mgops.oncall.ical import feed_text
 from mgops.oncall.requests import OverrideIn
-from mgops.oncall.rotation import parse_when, zone_named
+from mgops.oncall.rotation import zone_named
 from mgops.oncall.service import (
     OverrideView,
     add_override,
     ensure_seeded,
+    instant_named,
     list_overrides,
     remove_override,
     schedule_row,
@@ -142,8 +143,8 @@ def create_override(body: OverrideIn, state: State, who: Responder) -> OverrideO
             row.name,
             person=body.person,
             covers=body.covers,
-            starts_at=parse_when(body.starts_at, zone),
-            ends_at=parse_when(body.ends_at, zone),
+            starts_at=instant_named(body.starts_at, zone, now=now),
+            ends_at=instant_named(body.ends_at, zone, now=now),
             reason=body.reason,
             actor=who.name,
             now=now,
