@@ -55,9 +55,10 @@ class BatchWriter:
 
     def submit(self, fn: Callable[[Session], T]) -> Future[T]:
         """Queue ``fn``; the future resolves once its transaction has committed."""
-        self._ensure_started()
         future: Future[T] = Future()
-        self._jobs.put(_Job(fn, future))
+        with self._start_lock:  # never behind the stop mark of a closing thread
+            self._ensure_started()
+            self._jobs.put(_Job(fn, future))
         return future
 
     def run(self, fn: Callable[[Session], T]) -> T:
@@ -73,12 +74,12 @@ class BatchWriter:
                 thread.join()
 
     def _ensure_started(self) -> None:
-        with self._start_lock:
-            if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(
-                    target=self._run, name=self.name, daemon=True
-                )
-                self._thread.start()
+        """Start the thread if none runs (called with ``_start_lock`` held)."""
+        if self._thread is None or not self._thread.is_alive():
+            self._thread = threading.Thread(
+                target=self._run, name=self.name, daemon=True
+            )
+            self._thread.start()
 
     def _take(self) -> tuple[list[_Job], bool]:
         """The next batch: one job waited for, then whatever is already queued."""
