@@ -292,82 +292,57 @@ def _register() -> None:
 _register()
 
 
-@app.command("slow")
-def slow(
-    ctx: typer.Context,
-    inputs: list[str] = InputsArg,
-    ms: int = typer.Option(1000, "--ms", help="Slower than this many ms."),
-    since: str = SinceOpt,
-    until: str = UntilOpt,
-    output: str = FormatOpt,
-    strict: bool = StrictOpt,
-    limit: int = LimitOpt,
-) -> None:
-    """Requests slower than --ms, slowest first."""
-    from mgops.logs import saved
+def _threshold(name: str, doc: str, builder_name: str, ms: int, what: str) -> None:
+    """Register a saved query over one latency field, with ``--ms`` as its bound."""
 
-    _run(
-        ctx,
-        saved.slow(ms),
-        inputs,
-        since=since,
-        until=until,
-        output=output,
-        strict=strict,
-        limit=limit,
-    )
+    def command(
+        ctx: typer.Context,
+        inputs: list[str] = InputsArg,
+        ms: int = typer.Option(ms, "--ms", help=what),
+        since: str = SinceOpt,
+        until: str = UntilOpt,
+        output: str = FormatOpt,
+        strict: bool = StrictOpt,
+        limit: int = LimitOpt,
+    ) -> None:
+        from mgops.logs import saved
 
+        _run(
+            ctx,
+            getattr(saved, builder_name)(ms),
+            inputs,
+            since=since,
+            until=until,
+            output=output,
+            strict=strict,
+            limit=limit,
+        )
 
-@app.command("slow-db")
-def slow_db(
-    ctx: typer.Context,
-    inputs: list[str] = InputsArg,
-    ms: int = typer.Option(100, "--ms", help="Database time above this many ms."),
-    since: str = SinceOpt,
-    until: str = UntilOpt,
-    output: str = FormatOpt,
-    strict: bool = StrictOpt,
-    limit: int = LimitOpt,
-) -> None:
-    """Entries whose dbLatencyMs is above --ms, slowest first."""
-    from mgops.logs import saved
-
-    _run(
-        ctx,
-        saved.slow_db(ms),
-        inputs,
-        since=since,
-        until=until,
-        output=output,
-        strict=strict,
-        limit=limit,
-    )
+    command.__doc__ = doc
+    app.command(name)(command)
 
 
-@app.command("slow-external")
-def slow_external(
-    ctx: typer.Context,
-    inputs: list[str] = InputsArg,
-    ms: int = typer.Option(500, "--ms", help="External API time above this many ms."),
-    since: str = SinceOpt,
-    until: str = UntilOpt,
-    output: str = FormatOpt,
-    strict: bool = StrictOpt,
-    limit: int = LimitOpt,
-) -> None:
-    """Entries whose externalApiMs is above --ms, slowest first."""
-    from mgops.logs import saved
-
-    _run(
-        ctx,
-        saved.slow_external(ms),
-        inputs,
-        since=since,
-        until=until,
-        output=output,
-        strict=strict,
-        limit=limit,
-    )
+_threshold(
+    "slow",
+    "Requests slower than --ms, slowest first.",
+    "slow",
+    1000,
+    "Slower than this many ms.",
+)
+_threshold(
+    "slow-db",
+    "Entries whose dbLatencyMs is above --ms, slowest first.",
+    "slow_db",
+    100,
+    "Database time above this many ms.",
+)
+_threshold(
+    "slow-external",
+    "Entries whose externalApiMs is above --ms, slowest first.",
+    "slow_external",
+    500,
+    "External API time above this many ms.",
+)
 
 
 def _lookup(name: str, doc: str, builder_name: str) -> None:
