@@ -109,6 +109,23 @@ class TestSavedQueries:
         rows = json.loads(run.stdout)["rows"]
         assert {"jsonPayload.path": "/a", "count": 3} in rows
 
+    def test_slow_takes_its_bound_from_ms(self, tmp_path: Path) -> None:
+        """slow and slow-db: --ms is the bound, each with its own default."""
+        path = tmp_path / "t.jsonl"
+        path.write_text(
+            '{"insertId":"a","jsonPayload":{"latencyMs":1500,"dbLatencyMs":50}}\n'
+            '{"insertId":"b","jsonPayload":{"latencyMs":700,"dbLatencyMs":150}}\n'
+        )
+
+        def ids(*args: str) -> list[str]:
+            run = mgops(*args, str(path), "-f", "json")
+            return [r["entry"]["insertId"] for r in json.loads(run.stdout)["rows"]]
+
+        assert ["a"] == ids("slow")
+        assert ["a", "b"] == ids("slow", "--ms", "500")
+        assert ["b"] == ids("slow-db")
+        assert ["b", "a"] == ids("slow-db", "--ms", "10")
+
     def test_explain_shows_sql_and_prefilter(self) -> None:
         """explain prints the parse, the mode, the raw-line prefilter and SQL."""
         run = mgops("explain", 'jsonPayload.userId="u-42"')
