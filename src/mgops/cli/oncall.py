@@ -217,9 +217,8 @@ def _override_from_api(row: dict[str, Any]) -> tuple[Any, ZoneInfo]:
     from mgops.oncall.service import OverrideView
 
     times = ("starts_at", "ends_at", "created_at", "removed_at")
-    fields = {k: v for k, v in row.items() if k != "timezone"}
-    fields.update({k: _instant(row[k]) for k in times})
-    return OverrideView(**fields), zone_named(row["timezone"])
+    view = OverrideView(**{**row, **{k: _instant(row[k]) for k in times}})
+    return view, zone_named(view.timezone)
 
 
 def _primary_text(found: Any) -> str:

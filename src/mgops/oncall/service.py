@@ -356,6 +356,7 @@ def _change_view(row: Schedule, e: RotationEpoch) -> MembershipChange:
 class OverrideView:
     id: int
     schedule: str
+    timezone: str  # the schedule's: how its times read on a wall clock
     kind: str
     person: str
     covers: str | None
@@ -398,7 +399,7 @@ def add_override(
     )
     session.add(entry)
     session.flush()
-    return _override_view(row.name, entry)
+    return _override_view(row, entry)
 
 
 def list_overrides(
@@ -409,7 +410,7 @@ def list_overrides(
     include_past: bool = False,
 ) -> list[OverrideView]:
     """Overrides not yet over (all of them with ``include_past``), by start."""
-    query = select(ScheduleOverride, Schedule.name).join(
+    query = select(ScheduleOverride, Schedule).join(
         Schedule, Schedule.id == ScheduleOverride.schedule_id
     )
     if schedule is not None:
@@ -420,7 +421,7 @@ def list_overrides(
             ScheduleOverride.removed_at.is_(None),
         )
     query = query.order_by(ScheduleOverride.starts_at, ScheduleOverride.id)
-    return [_override_view(name, o) for o, name in session.execute(query).all()]
+    return [_override_view(row, o) for o, row in session.execute(query).all()]
 
 
 def remove_override(
@@ -440,14 +441,16 @@ def remove_override(
     if entry.starts_at < now:
         entry.ends_at = now
     session.flush()
-    name = session.get(Schedule, entry.schedule_id)
-    return _override_view(name.name if name else "?", entry)
+    owner = session.get(Schedule, entry.schedule_id)
+    assert owner is not None, "an override belongs to a schedule (foreign key)"
+    return _override_view(owner, entry)
 
 
-def _override_view(schedule: str, o: ScheduleOverride) -> OverrideView:
+def _override_view(schedule: Schedule, o: ScheduleOverride) -> OverrideView:
     return OverrideView(
         id=o.id,
-        schedule=schedule,
+        schedule=schedule.name,
+        timezone=schedule.timezone,
         kind="covers" if o.covers else "window",
         person=o.person,
         covers=o.covers,

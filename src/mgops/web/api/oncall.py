@@ -95,50 +95,29 @@ def who_is_on_call(
     ]
 
 
-class OverrideOut(BaseModel):
-    id: int
-    schedule: str
-    timezone: str
-    kind: str
-    person: str
-    covers: str | None
-    starts_at: datetime
-    ends_at: datetime
-    reason: str
-    created_by: str
-    created_at: datetime
-    removed_at: datetime | None
-
-
-def _override_out(view: OverrideView, timezone: str) -> OverrideOut:
-    return OverrideOut(timezone=timezone, **vars(view))
-
-
-@router.get("/overrides", response_model=list[OverrideOut])
+@router.get("/overrides", response_model=list[OverrideView])
 def overrides(
     state: State,
     who: Viewer,
     schedule: Annotated[str | None, Query(max_length=80)] = None,
     include_past: Annotated[bool, Query(alias="all")] = False,
-) -> list[OverrideOut]:
+) -> list[OverrideView]:
     """Overrides not over yet (``?all=true``: every one on record)."""
     now = state.clock.now()
     with state.store.session() as session:
         ensure_seeded(session, state.policy, now=now)
-        found = list_overrides(session, schedule, now=now, include_past=include_past)
-        zones = {o.schedule: schedule_row(session, o.schedule).timezone for o in found}
-    return [_override_out(o, zones[o.schedule]) for o in found]
+        return list_overrides(session, schedule, now=now, include_past=include_past)
 
 
-@router.post("/overrides", response_model=OverrideOut, status_code=201)
-def create_override(body: OverrideIn, state: State, who: Responder) -> OverrideOut:
+@router.post("/overrides", response_model=OverrideView, status_code=201)
+def create_override(body: OverrideIn, state: State, who: Responder) -> OverrideView:
     """Y covers X (``covers``) or Y is on call for the window."""
     now = state.clock.now()
     with state.store.session() as session:
         ensure_seeded(session, state.policy, now=now)
         row = schedule_row(session, body.schedule)
         zone = zone_named(row.timezone)
-        made = add_override(
+        return add_override(
             session,
             row.name,
             person=body.person,
@@ -149,19 +128,17 @@ def create_override(body: OverrideIn, state: State, who: Responder) -> OverrideO
             actor=who.name,
             now=now,
         )
-    return _override_out(made, row.timezone)
 
 
-@router.delete("/overrides/{override_id}", response_model=OverrideOut)
+@router.delete("/overrides/{override_id}", response_model=OverrideView)
 def delete_override(
     override_id: Annotated[int, Path(ge=1, le=2**62)], state: State, who: Responder
-) -> OverrideOut:
+) -> OverrideView:
     """Cancel an override; one already running ends now."""
-    now = state.clock.now()
     with state.store.session() as session:
-        gone = remove_override(session, override_id, actor=who.name, now=now)
-        timezone = schedule_row(session, gone.schedule).timezone
-    return _override_out(gone, timezone)
+        return remove_override(
+            session, override_id, actor=who.name, now=state.clock.now()
+        )
 
 
 @router.get(
